@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/tusvault/tusvault/store"
+)
+
+const decryptUsage = `Usage: tusvault decrypt [-upload-dir DIR] [-keyring FILE] [-o FILE] UPLOAD_ID
+
+Writes the plaintext of a finished upload to stdout, or to FILE (mode 0600,
+written to a temporary file beside it and renamed only once the whole upload
+is decrypted and its tag verified). An upload whose tag does not verify is
+refused: nothing is written.
+`
+
+// runDecrypt implements `tusvault decrypt`.
+func runDecrypt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var sf storeFlags
+	var out string
+	fs := newSubFlagSet("decrypt")
+	sf.register(fs)
+	fs.StringVar(&out, "o", "", "Write the plaintext to this file instead of stdout (\"-\": stdout)")
+	pos, err := parseSub(fs, args, stdout, decryptUsage)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] == "" {
+		return usageError{errors.New("decrypt: want exactly one UPLOAD_ID (see tusvault decrypt -h)")}
+	}
+	id := pos[0]
+
+	kr, err := loadKeyring(sf.keyringPath())
+	if err != nil {
+		return fmt.Errorf("decrypt: %w", err)
+	}
+	st, err := sf.openStore(kr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return fmt.Errorf("decrypt: %w", err)
+	}
+	write := func(w io.Writer) error { return st.Decrypt(ctx, id, w) }
+	if out == "" || out == "-" {
+		err = writeBuffered(stdout, write)
+	} else {
+		err = writeFileAtomic(out, write)
+	}
+	if err != nil {
+		return decryptError(id, err)
+	}
+	return nil
+}
+
+// decryptError words a failed decryption for the operator, keeping the
+// cause for errors.Is.
+func decryptError(id string, err error) error {
+	if errors.Is(err, store.ErrTagMismatch) {
+		return &wrapped{msg: fmt.Sprintf("decrypt: %s: tag mismatch, refusing to output", id), err: err}
+	}
+	return fmt.Errorf("decrypt: %s: %w", id, err)
+}
+
+// wrapped is an error with its own message and a cause.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// writeBuffered runs write into a buffered w and flushes it.
+func writeBuffered(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// writeFileAtomic creates path (mode 0600) with what write writes, through a
+// temporary file in the same directory that is renamed over path only when
+// write succeeded and the data is synced; on any failure the temporary file
+// is removed and path is left as it was.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if err := writeBuffered(f, write); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := interruptContext()
+	err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "tusvault: %v (run 'tusvault help' for usage)\n", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// interruptContext returns a context cancelled by the first SIGINT or
+// SIGTERM; that starts the graceful shutdown. A second signal exits at once
+// with status 1, as tusd does.
+func interruptContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "Received second interrupt signal. Exiting immediately!")
+		os.Exit(1)
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel()
+	}
+}
+
+// run is the whole program but the process: args[0] is the program name,
+// cancelling ctx asks for a graceful stop. getenv is the environment (unused
+// by the disk backend; the S3 backend will read its credentials through it).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	_ = getenv
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(ctx, args, stdout, stderr)
+	case "keys":
+		err = runKeys(ctx, args, stdout, stderr)
+	case "decrypt":
+		err = runDecrypt(ctx, args, stdout, stderr)
+	case "version":
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("version: unexpected argument %q", args[0])}
+		}
+		printVersion(stdout)
+	case "help":
+		err = runHelp(args, stdout)
+	default:
+		err = usageError{fmt.Errorf("unknown command %q", cmd)}
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// usageError is a command line the program cannot understand (exit status
+// 2); its message is one line.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// runServe parses the serve flags and serves until ctx is cancelled.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout)
+		return err
+	}
+	if err != nil {
+		return usageError{err}
+	}
+	if cfg.ShowVersion {
+		printVersion(stdout)
+		return nil
+	}
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+func runHelp(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		printUsage(stdout)
+		return nil
+	}
+	switch strings.Join(args, " ") {
+	case "serve":
+		printUsage(stdout)
+	case "keys":
+		printKeysUsage(stdout)
+	case "keys rotate":
+		fmt.Fprint(stdout, keysRotateUsage)
+	case "keys rewrap":
+		fmt.Fprint(stdout, keysRewrapUsage)
+	case "decrypt":
+		fmt.Fprint(stdout, decryptUsage)
+	case "version", "help":
+		printUsage(stdout)
+	default:
+		return usageError{fmt.Errorf("help: unknown command %q", strings.Join(args, " "))}
+	}
+	return nil
+}
+
+const usageHead = `tusvault is a tus 1.0 resumable upload server that encrypts every stored byte.
+
+Usage:
+  tusvault [serve] [flags]               serve uploads (the default command)
+  tusvault keys rotate [flags]           add a new primary key to the keyring, print its kid
+  tusvault keys rewrap [flags]           re-wrap every upload's data key under the primary key
+  tusvault decrypt [flags] UPLOAD_ID     write a finished upload's plaintext (tag verified)
+  tusvault version                       print version information
+  tusvault help [command]                show this help, or a command's
+
+Flags of serve (tusd's names, meanings and defaults, plus the encryption options):
+`
+
+// printUsage prints the commands and the serve flags by group.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	c := defaultConfig()
+	fs, groups := c.newFlagSet()
+	for _, g := range groups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.names {
+			printFlag(w, fs.Lookup(name))
+		}
+	}
+}
+
+// printFlag prints one flag the way flag.PrintDefaults does.
+func printFlag(w io.Writer, f *flag.Flag) {
+	typ, usage := flag.UnquoteUsage(f)
+	line := "  -" + f.Name
+	if typ != "" {
+		line += " " + typ
+	}
+	fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+	switch f.DefValue {
+	case "", "0", "false", "0s":
+	default:
+		if typ == "string" {
+			fmt.Fprintf(w, " (default %q)", f.DefValue)
+		} else {
+			fmt.Fprintf(w, " (default %v)", f.DefValue)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// newSubFlagSet returns a quiet flag set for a subcommand: errors come back
+// as values and become one-line messages.
+func newSubFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseSub parses a subcommand's flags, which may come before or after its
+// positional arguments (up to a "--"), and returns the positional ones. On
+// -h it prints usage and the flags to stdout and returns flag.ErrHelp.
+func parseSub(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage+"\nFlags:\n")
+				fs.VisitAll(func(f *flag.Flag) { printFlag(stdout, f) })
+				return nil, err
+			}
+			return nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+		}
+		consumed := len(args) - fs.NArg()
+		rest := fs.Args()
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parseNoArgs is parseSub for a subcommand without positional arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) error {
+	pos, err := parseSub(fs, args, stdout, usage)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])}
+	}
+	return nil
+}
+
+// buildInfo is what the binary knows about its own build.
+type buildInfo struct {
+	Version, Commit, Date, Tusd, Go string
+}
+
+func readBuildInfo() buildInfo {
+	b := buildInfo{Version: "n/a", Commit: "n/a", Date: "n/a", Tusd: "n/a", Go: "n/a"}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return b
+	}
+	b.Go = bi.GoVersion
+	if bi.Main.Version != "" {
+		b.Version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Commit = s.Value
+		case "vcs.time":
+			b.Date = s.Value
+		}
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/tus/tusd/v2" {
+			b.Tusd = d.Version
+		}
+	}
+	return b
+}
+
+// printVersion prints tusd's three version lines plus the tusd and Go
+// versions the binary was built with.
+func printVersion(w io.Writer) {
+	b := readBuildInfo()
+	fmt.Fprintf(w, "Version: %s\nCommit: %s\nDate: %s\ntusd: %s\nGo: %s\n", b.Version, b.Commit, b.Date, b.Tusd, b.Go)
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// syncBuffer is a bytes.Buffer safe for a server writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func noEnv(string) string { return "" }
+
+// runCmd runs the program to completion with the given arguments (without
+// the program name).
+func runCmd(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut syncBuffer
+	err = run(context.Background(), append([]string{"tusvault"}, args...), noEnv, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestHelpListsCommandsAndFlags(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"serve", "-h"}} {
+		out, _, err := runCmd(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		for _, want := range []string{"keys rotate", "keys rewrap", "decrypt", "version", "help"} {
+			if !strings.Contains(out, "tusvault "+want) {
+				t.Errorf("%v: usage does not list %q:\n%s", args, want, out)
+			}
+		}
+		c := defaultConfig()
+		fs, _ := c.newFlagSet()
+		for name := range tusdDefaults {
+			if fs.Lookup(name) == nil {
+				t.Errorf("flag -%s missing", name)
+			}
+			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {
+				t.Errorf("%v: usage does not list -%s", args, name)
+			}
+		}
+		for _, name := range []string{"keyring", "part-size", "spool-dir", "concurrent-part-uploads"} {
+			if !strings.Contains(out, "\n  -"+name+" ") {
+				t.Errorf("%v: usage does not list -%s", args, name)
+			}
+		}
+	}
+}
+
+func TestSubcommandHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"help", "decrypt"}, {"decrypt", "-h"},
+		{"help", "keys"}, {"keys", "help"},
+		{"keys", "rotate", "-h"}, {"keys", "rewrap", "-h"},
+	} {
+		out, _, err := runCmd(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.HasPrefix(out, "Usage: tusvault ") {
+			t.Errorf("%v: got %q", args, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"-version"}} {
+		out, _, err := runCmd(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		for _, want := range []string{"Version: ", "Commit: ", "Date: ", "Go: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: %q lacks %q", args, out, want)
+			}
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"serve", "extra"},
+		{"-no-such-flag"},
+		{"version", "extra"},
+		{"keys"},
+		{"keys", "spin"},
+		{"keys", "rotate", "extra"},
+		{"decrypt"},
+		{"decrypt", "a", "b"},
+		{"help", "nope"},
+	} {
+		_, _, err := runCmd(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: message is not one line: %q", args, err)
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/tus/tusd/v2/pkg/filelocker"
+	"github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/tusvault/tusvault/store"
+	"github.com/tusvault/tusvault/store/disk"
+)
+
+// serve runs the upload server until ctx is cancelled, then shuts it down
+// gracefully within cfg.ShutdownTimeout. cfg must be valid.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	out := newOutput(stdout, stderr, cfg.LogFormat, cfg.Verbose, cfg.ShowStartupLogs)
+
+	tusHandler, err := newTusHandler(cfg, out)
+	if err != nil {
+		return err
+	}
+	out.startup("Supported tus extensions: %s", tusHandler.SupportedExtensions())
+
+	var tlsCfg *tls.Config
+	if cfg.TLSCertFile != "" {
+		if tlsCfg, err = loadTLS(cfg.TLSMode, cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return err
+		}
+		out.startup("Using TLS mode %s with certificate %s.", cfg.TLSMode, cfg.TLSCertFile)
+	}
+
+	var address string
+	if cfg.UnixSock != "" {
+		address = cfg.UnixSock
+		out.startup("Using %s as socket to listen.", address)
+	} else {
+		address = net.JoinHostPort(strings.Trim(cfg.Host, "[]"), cfg.Port)
+		out.startup("Using %s as address to listen.", address)
+	}
+	out.startup("Using %s as the base path.", cfg.BasePath)
+
+	ln, err := listen(context.WithoutCancel(ctx), cfg.UnixSock, address)
+	if err != nil {
+		return fmt.Errorf("unable to create listener: %w", err)
+	}
+
+	server := newHTTPServer(newMux(cfg, tusHandler), cfg, tlsCfg)
+	server.ErrorLog = slog.NewLogLogger(out.log.Handler(), slog.LevelWarn)
+
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if cfg.UnixSock == "" {
+		// The last startup line: tests and scripts read the bound port
+		// here, so it carries listener.Addr(), not the flag.
+		out.startup("You can now upload files to: %s://%s%s", scheme, ln.Addr(), cfg.BasePath)
+	} else {
+		out.startup("You can now upload files through the UNIX socket %s to: %s", cfg.UnixSock, cfg.BasePath)
+	}
+
+	served := make(chan error, 1)
+	go func() {
+		if tlsCfg != nil {
+			served <- server.ServeTLS(ln, "", "")
+		} else {
+			served <- server.Serve(ln)
+		}
+	}()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("unable to serve: %w", err)
+	case <-ctx.Done():
+	}
+	out.printf("Received interrupt signal. Shutting down tusvault...")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	err = server.Shutdown(shutdownCtx)
+	switch {
+	case err == nil:
+		out.printf("Shutdown completed. Goodbye!")
+	case errors.Is(err, context.DeadlineExceeded):
+		out.errorf("Shutdown timeout exceeded. Exiting immediately!")
+		server.Close()
+	default:
+		out.errorf("Failed to shutdown gracefully: %s", err)
+		server.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("unable to serve: %w", err)
+	}
+	return nil
+}
+
+// newTusHandler opens the upload dir, the keyring and the encrypted store,
+// and returns tusd's handler over them.
+func newTusHandler(cfg Config, out *output) (*handler.Handler, error) {
+	dir, err := filepath.Abs(cfg.UploadDir)
+	if err != nil {
+		return nil, fmt.Errorf("upload dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("upload dir: %w", err)
+	}
+	out.startup("Using '%s' as directory storage.", dir)
+
+	kr, err := openOrCreateKeyring(cfg.keyringPath(), out.log)
+	if err != nil {
+		return nil, err
+	}
+	out.startup("Using keyring %s (%d keys, primary %s).", cfg.keyringPath(), len(kr.Keys), kr.Primary)
+
+	backend, err := disk.New(dir)
+	if err != nil {
+		return nil, fmt.Errorf("disk storage: %w", err)
+	}
+	spool := cfg.spoolDir()
+	st, err := store.New(store.Config{
+		Backend:     backend,
+		Keyring:     kr,
+		PartSize:    cfg.PartSize,
+		SpoolDir:    spool,
+		Limiter:     store.NewLimiter(cfg.ConcurrentPartUploads),
+		Logger:      out.log,
+		StorageType: "disk",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	out.startup("Using %.2fMB parts, %d concurrent part uploads, spooled in '%s'.",
+		float64(cfg.PartSize)/1024/1024, cfg.ConcurrentPartUploads, spool)
+
+	composer := handler.NewStoreComposer()
+	st.UseIn(composer)
+	locker := filelocker.New(dir)
+	locker.HolderPollInterval = cfg.FilelockHolderPollInterval
+	locker.AcquirerPollInterval = cfg.FilelockAcquirerPollInterval
+	locker.UseIn(composer)
+
+	out.startup("Using %.2fMB as maximum size.", float64(cfg.MaxSize)/1024/1024)
+
+	h, err := handler.NewHandler(handler.Config{
+		StoreComposer:                    composer,
+		MaxSize:                          cfg.MaxSize,
+		BasePath:                         cfg.basePath(),
+		DisableDownload:                  cfg.DisableDownload,
+		DisableTermination:               cfg.DisableTermination,
+		DisableConcatenation:             true,
+		Cors:                             corsConfig(cfg),
+		Logger:                           out.tusdLog,
+		RespectForwardedHeaders:          cfg.BehindProxy,
+		GracefulRequestCompletionTimeout: cfg.RequestCompletionTimeout,
+		AcquireLockTimeout:               cfg.AcquireLockTimeout,
+		NetworkTimeout:                   cfg.NetworkTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unable to create handler: %w", err)
+	}
+	return h, nil
+}
+
+// corsConfig is tusd's default CORS configuration adjusted by the flags, as
+// tusd's CLI does it. cfg is valid, so the origin compiles.
+func corsConfig(cfg Config) *handler.CorsConfig {
+	c := handler.DefaultCorsConfig // a copy
+	c.Disable = cfg.DisableCors
+	c.AllowOrigin = regexp.MustCompile(cfg.CorsAllowOrigin)
+	c.AllowCredentials = cfg.CorsAllowCredentials
+	c.MaxAge = cfg.CorsMaxAge
+	if cfg.CorsAllowMethods != "" {
+		c.AllowMethods += ", " + cfg.CorsAllowMethods
+	}
+	if cfg.CorsAllowHeaders != "" {
+		c.AllowHeaders += ", " + cfg.CorsAllowHeaders
+	}
+	if cfg.CorsExposeHeaders != "" {
+		c.ExposeHeaders += ", " + cfg.CorsExposeHeaders
+	}
+	return &c
+}
+
+// newMux routes the base path, with and without its trailing slash, to the
+// tus handler behind store.BodyProbe, and shows the greeting at "/".
+func newMux(cfg Config, tus http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	h := store.BodyProbe(tus)
+	if cfg.BasePath == "/" {
+		mux.Handle("/", http.StripPrefix("/", h))
+		return mux
+	}
+	with := cfg.basePath()
+	without := strings.TrimSuffix(with, "/")
+	mux.Handle(with, http.StripPrefix(with, h))
+	mux.Handle(without, http.StripPrefix(without, h))
+	if cfg.ShowGreeting {
+		mux.Handle("GET /{$}", greeting(cfg.BasePath))
+	}
+	return mux
+}
+
+// greeting is the plain-text page at "/".
+func greeting(basePath string) http.Handler {
+	b := readBuildInfo()
+	text := fmt.Sprintf(`Welcome to tusvault
+===================
+
+tusvault is a tus 1.0 resumable upload server that encrypts every byte it
+stores.
+
+- %s - send your tus uploads to this endpoint (tus-js-client, Uppy, ...)
+
+Version = %s
+`, basePath, b.Version)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, text)
+	})
+}
+
+// newHTTPServer returns the server, set up like tusd's: header and idle
+// timeouts from -network-timeout (the handler extends body deadlines
+// itself), and a base context cancelled with handler.ErrServerShutdown when
+// Shutdown starts, so that PATCHes in flight save what they received and
+// answer 503 ERR_SERVER_SHUTDOWN. With TLS, HTTP/2 is off, as in tusd.
+func newHTTPServer(h http.Handler, cfg Config, tlsCfg *tls.Config) *http.Server {
+	serverCtx, cancel := context.WithCancelCause(context.Background())
+	s := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.NetworkTimeout,
+		IdleTimeout:       cfg.NetworkTimeout,
+		MaxHeaderBytes:    http.DefaultMaxHeaderBytes,
+		TLSConfig:         tlsCfg,
+		BaseContext:       func(net.Listener) context.Context { return serverCtx },
+	}
+	s.RegisterOnShutdown(func() { cancel(handler.ErrServerShutdown) })
+	if tlsCfg != nil {
+		p := new(http.Protocols)
+		p.SetHTTP1(true)
+		s.Protocols = p
+	}
+	return s
+}
+
+// listen binds the TCP address, or the UNIX socket at path (replacing a
+// stale socket file, never another kind of file).
+func listen(ctx context.Context, sock, address string) (net.Listener, error) {
+	var lc net.ListenConfig
+	if sock == "" {
+		return lc.Listen(ctx, "tcp", address)
+	}
+	fi, err := os.Lstat(sock)
+	switch {
+	case err == nil && fi.Mode()&fs.ModeSocket != 0:
+		if err := os.Remove(sock); err != nil {
+			return nil, err
+		}
+	case err == nil:
+		return nil, fmt.Errorf("%s exists and is not a socket", sock)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	return lc.Listen(ctx, "unix", sock)
+}

@@ -1,0 +1,41 @@
+// Package crypt implements tusvault's encryption format v1 (see
+// docs/FORMAT.md and DESIGN.md, "Encryption format v1"): the primitives the
+// store uses to keep upload contents and client metadata confidential and
+// authenticated in third-party object storage, while uploads are appended
+// in arbitrary pieces, across requests and processes.
+//
+// Keys. A Keyring maps short printable key ids (kids) to 32-byte key
+// encryption keys (KEKs); one is primary and wraps the data encryption key
+// (DEK) of new uploads. Each upload has its own random DEK, stored only as
+// WrapDEK output (AES-256-GCM, bound to the upload id and kid). Four
+// subkeys (enc, mac, state, meta) are derived from the DEK with HKDF-SHA256
+// by DeriveSubkeys.
+//
+// CTR at offset. Data is AES-256-CTR under the enc subkey with no
+// expansion: ciphertext offset equals plaintext offset. The keystream for
+// the byte at absolute upload offset o is byte o%16 of the encrypted counter
+// block IV+floor(o/16) (128-bit big-endian, with carry), so any range can be
+// encrypted or decrypted on its own (NewStream, Cipher.XORAt,
+// Cipher.NewReader).
+//
+// Segments. Every PATCH starts a new Segment with a fresh random IV at its
+// starting offset, persisted before any byte is encrypted under it, so a
+// rolled-back offset never reuses a counter for different bytes. A byte
+// belongs to the segment with the greatest Off not above its offset
+// (FindSegment); Cipher switches segment at the boundaries.
+//
+// Resumable MAC. Integrity is encrypt-then-MAC: HMAC-SHA256 under the mac
+// subkey over the whole ciphertext followed by a Trailer that binds the
+// upload id, part size, segment list and size. MAC is HMAC built from two
+// crypto/sha256 digests so that its inner state can be marshaled (State),
+// stored sealed, and resumed in another process (ResumeMAC).
+//
+// Sealing. The marshaled MAC state holds raw input and is secret
+// equivalent; it is stored only as SealState output, bound to the upload id,
+// the committed offset and a sequence number. Client metadata is stored
+// only as SealMeta output. Both are nonce(12) ‖ AES-256-GCM ciphertext+tag.
+//
+// Every authentication failure (wrong key, wrong binding data, tampering)
+// is reported as an error wrapping ErrAuth. Errors never contain key
+// material.
+package crypt

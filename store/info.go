@@ -1,0 +1,125 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
+// infoFile is the JSON document stored at <key>.info: the source of truth
+// for an upload (DESIGN.md, "Encryption format v1").
+type infoFile struct {
+	ID             string
+	Size           int64
+	SizeIsDeferred bool
+	Offset         int64
+	IsFinal        bool
+	IsPartial      bool
+	Storage        map[string]string
+	// MultipartID names the backend's multipart upload that assembles
+	// the data object; empty once the upload is complete.
+	MultipartID string `json:",omitempty"`
+	Enc         encInfo
+}
+
+// encInfo is the "Enc" member of .info.
+type encInfo struct {
+	V          int
+	Alg        string
+	Kid        string
+	WrappedDEK []byte
+	PartSize   int64
+	Segments   []crypt.Segment
+	// Committed counts the bytes in parts the backend confirmed; the
+	// sealed MAC state covers exactly these bytes.
+	Committed int64
+	// TailLen counts the ciphertext bytes kept in <key>.part; Offset is
+	// always Committed + TailLen.
+	TailLen  int64
+	Seq      uint64
+	MacState []byte
+	Meta     []byte
+	Tag      []byte `json:",omitempty"`
+}
+
+// The suffixes of an upload's side objects.
+const (
+	infoSuffix = ".info"
+	tailSuffix = ".part"
+)
+
+// idPattern admits slash-separated segments of URL-safe characters. Dots
+// are excluded so that an id never ends in a side-object suffix.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}(/[A-Za-z0-9_-]{1,128}){0,7}$`)
+
+// validID reports whether id is acceptable as an upload id.
+func validID(id string) bool { return len(id) <= 512 && idPattern.MatchString(id) }
+
+// readInfo loads and decodes key's .info, returning the raw bytes too.
+func (s *Store) readInfo(ctx context.Context, key string) (*infoFile, []byte, error) {
+	rc, err := s.cfg.Backend.Get(ctx, key+infoSuffix, 0, -1)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(io.LimitReader(rc, maxInfoSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read info: %w", err)
+	}
+	if len(raw) > maxInfoSize {
+		return nil, nil, errors.New("info object is too large")
+	}
+	var info infoFile
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, nil, fmt.Errorf("decode info: %w", err)
+	}
+	if err := info.check(); err != nil {
+		return nil, nil, err
+	}
+	return &info, raw, nil
+}
+
+// maxInfoSize bounds a .info document (segments grow with PATCH count).
+const maxInfoSize = 16 << 20
+
+// maxSegments bounds the PATCH requests an upload may take, which keeps
+// .info under maxInfoSize.
+const maxSegments = 100000
+
+// check rejects a .info this version cannot handle.
+func (info *infoFile) check() error {
+	e := &info.Enc
+	switch {
+	case e.V != crypt.Version || e.Alg != crypt.Alg:
+		return fmt.Errorf("unsupported format %d/%q", e.V, e.Alg)
+	case e.PartSize < minPartSize:
+		return errors.New("info has an invalid part size")
+	case e.Committed < 0 || e.TailLen < 0 || info.Offset != e.Committed+e.TailLen:
+		return errors.New("info offsets are inconsistent")
+	case !info.SizeIsDeferred && info.Offset > info.Size:
+		return errors.New("info offset exceeds size")
+	}
+	return nil
+}
+
+// encode renders info as JSON.
+func (info *infoFile) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(info); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// putRaw stores raw bytes as key's .info.
+func (s *Store) putRaw(ctx context.Context, key string, raw []byte) error {
+	return s.cfg.Backend.Put(ctx, key+infoSuffix, bytes.NewReader(raw), int64(len(raw)))
+}

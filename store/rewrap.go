@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
+// Rewrap re-wraps the DEK of every upload whose .info names another kid
+// under the keyring's primary key. Data objects are not touched; their
+// recovery metadata keeps naming the old kid, so keep old keys in the
+// keyring. Run it while no upload is in progress: it takes no upload locks.
+func (s *Store) Rewrap(ctx context.Context) (int, error) {
+	var keys []string
+	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
+		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
+			keys = append(keys, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list uploads: %w", err)
+	}
+	primary := s.cfg.Keyring.Primary
+	kek, err := s.cfg.Keyring.KEK(primary)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, key := range keys {
+		u, err := s.load(ctx, key)
+		if err != nil {
+			return n, fmt.Errorf("upload %s: %w", key, err)
+		}
+		if u.info.Enc.Kid == primary {
+			continue
+		}
+		if err := u.rewrap(ctx, primary, kek); err != nil {
+			return n, fmt.Errorf("upload %s: %w", key, err)
+		}
+		s.cfg.Logger.InfoContext(ctx, "re-wrapped upload key", "id", u.info.ID, "kid", primary)
+		n++
+	}
+	return n, nil
+}
+
+// rewrap wraps the upload's DEK under kek and rewrites .info.
+func (u *upload) rewrap(ctx context.Context, kid string, kek []byte) error {
+	e := &u.info.Enc
+	old, err := u.s.cfg.Keyring.KEK(e.Kid)
+	if err != nil {
+		return err
+	}
+	dek, err := crypt.UnwrapDEK(old, e.WrappedDEK, u.info.ID, e.Kid)
+	if err != nil {
+		return err
+	}
+	state, err := u.macState()
+	if err != nil {
+		return err
+	}
+	wrapped, err := crypt.WrapDEK(kek, dek, u.info.ID, kid)
+	if err != nil {
+		return err
+	}
+	e.Kid, e.WrappedDEK = kid, wrapped
+	return u.save(ctx, state)
+}
