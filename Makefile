@@ -3,7 +3,7 @@
 # every test, installing nothing but Go modules for now.
 GO ?= go
 
-.PHONY: run build test vet bench fuzz
+.PHONY: run build test vet bench fuzz rss
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -29,3 +29,7 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \
 	done
+
+# Idle and peak RSS of the server while 4 uploads of 1 GiB run at once.
+rss: build
+	$(GO) run ./internal/rssbench -bin bin/tusvault -uploads 4 -size 1GiB

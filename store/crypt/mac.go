@@ -68,9 +68,10 @@ func ResumeMAC(kMac, state []byte) (*MAC, error) {
 	if len(state) != StateSize {
 		return nil, fmt.Errorf("crypt: resume mac: state is %d bytes, want %d: %w", len(state), StateSize, ErrAuth)
 	}
-	// The last 8 bytes are the number of bytes hashed; the key block comes first.
-	if binary.BigEndian.Uint64(state[StateSize-8:]) < blockSize {
-		return nil, fmt.Errorf("crypt: resume mac: state predates the key block: %w", ErrAuth)
+	// The last 8 bytes are the number of bytes hashed: the key block comes
+	// first, and no upload (int64 size) brings it near 2^64.
+	if n := binary.BigEndian.Uint64(state[StateSize-8:]); n < blockSize || n > 1<<63 {
+		return nil, fmt.Errorf("crypt: resume mac: state has an impossible length: %w", ErrAuth)
 	}
 	inner := sha256.New()
 	if err := inner.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {

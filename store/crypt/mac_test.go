@@ -107,9 +107,11 @@ func TestResumeMACRejectsGarbage(t *testing.T) {
 	badMagic[0] ^= 1
 	noKey := bytes.Clone(good)
 	binary.BigEndian.PutUint64(noKey[StateSize-8:], 10)
+	huge := bytes.Clone(good)
+	binary.BigEndian.PutUint64(huge[StateSize-8:], 1<<63+64)
 	for name, st := range map[string][]byte{
 		"nil": nil, "short": good[:50], "long": append(bytes.Clone(good), 0),
-		"bad magic": badMagic, "before key block": noKey,
+		"bad magic": badMagic, "before key block": noKey, "huge length": huge,
 	} {
 		if _, err := ResumeMAC(key, st); !errors.Is(err, ErrAuth) {
 			t.Errorf("%s: err = %v, want ErrAuth", name, err)
