@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // ErrObjectNotFound is returned (possibly wrapped) by a Backend when an
@@ -54,6 +55,8 @@ type Backend interface {
 type ObjectInfo struct {
 	Key  string
 	Size int64
+	// ModTime is when the object was last written (zero if unknown).
+	ModTime time.Time
 	// Meta is the user metadata given at CreateMultipart (nil for objects
 	// stored with Put). Keys are lower case.
 	Meta map[string]string

@@ -105,7 +105,7 @@ func (info *infoFile) check() error {
 	case !info.SizeIsDeferred && info.Offset > info.Size:
 		return errors.New("info offset exceeds size")
 	}
-	return nil
+	return crypt.ValidateSegments(e.Segments)
 }
 
 // encode renders info as JSON.

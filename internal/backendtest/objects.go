@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tusvault/tusvault/store"
 )
@@ -105,6 +106,23 @@ func testHead(t *testing.T, b store.Backend) {
 	}
 	if len(info.Meta) != 0 {
 		t.Errorf("Head of a Put object: Meta = %v, want none", info.Meta)
+	}
+	checkModTime(t, "Head", info.ModTime)
+	err = b.List(t.Context(), key, func(oi store.ObjectInfo) error {
+		checkModTime(t, "List", oi.ModTime)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+}
+
+// checkModTime fails unless mt is within a few minutes of now (server
+// clocks may differ slightly from the test's).
+func checkModTime(t *testing.T, what string, mt time.Time) {
+	t.Helper()
+	if d := time.Since(mt); d < -5*time.Minute || d > 5*time.Minute {
+		t.Errorf("%s: ModTime %v is not close to now", what, mt)
 	}
 }
 

@@ -206,7 +206,7 @@ func (b *Backend) Head(ctx context.Context, key string) (store.ObjectInfo, error
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	return store.ObjectInfo{Key: key, Size: fi.Size(), Meta: meta}, nil
+	return store.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), Meta: meta}, nil
 }
 
 // Delete removes key's object and its metadata, then the parent directories

@@ -99,7 +99,7 @@ func (b *Backend) walk(ctx context.Context, rel, prefix string, fn func(store.Ob
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		if err := fn(store.ObjectInfo{Key: key, Size: fi.Size()}); err != nil {
+		if err := fn(store.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
 			return err
 		}
 	}
