@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -135,4 +136,8 @@ func (f *faultBackend) UploadPart(ctx context.Context, key, id string, num int32
 	}
 	f.parts.Add(1)
 	return f.Backend.UploadPart(ctx, key, id, num, body, size)
+}
+
+func (f *faultBackend) ListMultipartUploads(ctx context.Context, prefix string, fn func(key, id string, initiated time.Time) error) error {
+	return f.Backend.(store.MultipartLister).ListMultipartUploads(ctx, prefix, fn)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -18,6 +19,10 @@ import (
 // Backend is format v1 ciphertext.
 type Store struct {
 	cfg Config
+	// active counts the requests of this process writing each upload, so
+	// that a cleanup sweep leaves them alone.
+	mu     sync.Mutex
+	active map[string]int
 }
 
 var (
@@ -32,7 +37,27 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg}, nil
+	return &Store{cfg: cfg, active: map[string]int{}}, nil
+}
+
+// markActive records a request writing key until the returned func runs.
+func (s *Store) markActive(key string) func() {
+	s.mu.Lock()
+	s.active[key]++
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		if s.active[key]--; s.active[key] == 0 {
+			delete(s.active, key)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Store) isActive(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active[key] > 0
 }
 
 // UseIn registers the store in composer as core, terminater, length
@@ -203,6 +228,11 @@ func (s *Store) load(ctx context.Context, key string) (*upload, error) {
 	info, raw, err := s.readInfo(ctx, key)
 	if err != nil {
 		return nil, err
+	}
+	if info.ID != key {
+		// Every AAD and the tag bind the id: an .info copied under
+		// another key must not pass as that upload.
+		return nil, fmt.Errorf("info of %s names upload %q", key, info.ID)
 	}
 	keys, err := s.unwrap(info)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -209,4 +210,29 @@ func TestRewrap(t *testing.T) {
 	}
 	delete(ts.Keyring.Keys, old)
 	ts.mustEqual(t, u, data)
+}
+
+// An .info copied under another upload's name is refused: the id is bound
+// into every AAD and the tag, so it must match the key it was read from.
+func TestCopiedInfoRefused(t *testing.T) {
+	ts := newTestServer(t, 4)
+	data := randomBytes(12, 100)
+	u := ts.upload(t, data)
+	id := tusclient.UploadID(u)
+	for _, suffix := range []string{"", ".info"} {
+		raw, err := os.ReadFile(filepath.Join(ts.Dir, id+suffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ts.Dir, "copied"+suffix), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ts.Store.Decrypt(context.Background(), "copied", io.Discard); err == nil {
+		t.Fatal("Decrypt of a copied upload succeeded")
+	}
+	copied := strings.TrimSuffix(u, id) + "copied"
+	if _, _, err := ts.Client.Head(context.Background(), copied); tusclient.Status(err) != http.StatusInternalServerError {
+		t.Fatalf("HEAD of a copied upload: %v, want 500", err)
+	}
 }

@@ -113,6 +113,13 @@ func (u *upload) DeclareLength(ctx context.Context, length int64) error {
 // Terminate implements handler.TerminatableUpload: the .info goes first so
 // the upload disappears at once, then the data, the tail and the parts.
 func (u *upload) Terminate(ctx context.Context) error {
+	if err := u.terminate(ctx); err != nil {
+		return u.s.internal(ctx, "terminate", u.info.ID, err)
+	}
+	return nil
+}
+
+func (u *upload) terminate(ctx context.Context) error {
 	b := u.s.cfg.Backend
 	err := errors.Join(
 		b.Delete(ctx, u.key+infoSuffix),
@@ -122,10 +129,7 @@ func (u *upload) Terminate(ctx context.Context) error {
 	if u.info.MultipartID != "" {
 		err = errors.Join(err, b.AbortMultipart(ctx, u.key, u.info.MultipartID))
 	}
-	if err != nil {
-		return u.s.internal(ctx, "terminate", u.info.ID, err)
-	}
-	return nil
+	return err
 }
 
 // FinishUpload implements handler.Upload: once every byte is committed it

@@ -24,6 +24,7 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // through the limiter and commits .info over each confirmed part. Bytes
 // left over go to the tail object before it returns.
 func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	defer u.s.markActive(u.key)()
 	n, err := u.writeChunk(ctx, offset, src)
 	if err != nil {
 		return n, u.s.internal(ctx, "write", u.info.ID, err)

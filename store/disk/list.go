@@ -2,10 +2,12 @@ package disk
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tusvault/tusvault/store"
 )
@@ -105,3 +107,36 @@ func (b *Backend) walk(ctx context.Context, rel, prefix string, fn func(store.Ob
 	}
 	return nil
 }
+
+// ListMultipartUploads calls fn for every multipart upload in progress
+// whose key starts with prefix, with the time it was started.
+func (b *Backend) ListMultipartUploads(ctx context.Context, prefix string, fn func(key, id string, initiated time.Time) error) error {
+	entries, err := os.ReadDir(b.mpDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		id := e.Name()
+		if !e.IsDir() || !validMultipartID(id) {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(b.uploadDir(id), uploadFile))
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(b.uploadDir(id), uploadFile))
+		var u upload
+		if err != nil || json.Unmarshal(data, &u) != nil || !strings.HasPrefix(u.Key, prefix) {
+			continue
+		}
+		if err := fn(u.Key, id, fi.ModTime()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ store.MultipartLister = (*Backend)(nil)

@@ -1,0 +1,258 @@
+package s3server
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Timeouts of the harness.
+const (
+	readyTimeout = 20 * time.Second // from exec to the first HTTP answer
+	stopTimeout  = 5 * time.Second  // from SIGTERM to SIGKILL
+	launchTries  = 5                // port races and the xattr fallback
+)
+
+// Server is a running versitygw. Its fields are read-only.
+type Server struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Bucket    string // created fresh by Start
+	AccessKey string // root credentials, random per server
+	SecretKey string
+	Region    string
+	Dir       string // the posix root: bucket b, key k is the file Dir/b/k
+
+	cmd      *exec.Cmd
+	out      *tailBuffer
+	exited   chan struct{} // closed when the process has been waited for
+	waitErr  error         // valid once exited is closed
+	stopOnce sync.Once
+}
+
+// Errors that make Start launch again with other settings.
+var (
+	errAddrInUse = errors.New("address already in use")
+	errNoXattr   = errors.New("file system has no user xattrs")
+)
+
+// Start launches versitygw with its posix backend on a free loopback port,
+// waits until it answers and creates a fresh bucket. The server is stopped
+// when the test ends. If versitygw is not installed, Start skips the test
+// with an installation hint, or fails it when the CI environment variable
+// is set.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	bin, err := findBinary()
+	if err != nil {
+		if inCI() {
+			t.Fatalf("s3server: %v (CI must provide it); %s", err, installHint())
+		}
+		t.Skipf("s3server: %v; %s", err, installHint())
+	}
+	base := t.TempDir()
+	s := &Server{
+		AccessKey: "tv" + rand.Text()[:18],
+		SecretKey: rand.Text() + rand.Text(),
+		Region:    "us-east-1",
+		Dir:       filepath.Join(base, "root"),
+	}
+	if err := os.Mkdir(s.Dir, 0o755); err != nil {
+		t.Fatalf("s3server: %v", err)
+	}
+	sidecar := ""
+	for try := 1; ; try++ {
+		err = s.launch(bin, sidecar)
+		if err == nil {
+			break
+		}
+		switch {
+		case try >= launchTries:
+		case errors.Is(err, errAddrInUse):
+			continue // lost the port to another process: pick another
+		case errors.Is(err, errNoXattr) && sidecar == "":
+			sidecar = filepath.Join(base, "sidecar")
+			if err = os.Mkdir(sidecar, 0o755); err == nil {
+				continue
+			}
+		}
+		t.Fatalf("s3server: %v", err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			t.Logf("s3server: versitygw output:\n%s", s.Output())
+		}
+	})
+	s.Bucket = s.NewBucket(t)
+	return s
+}
+
+// launch starts versitygw on a fresh port and waits until it answers HTTP.
+// On failure the process is gone and the error tells why.
+func (s *Server) launch(bin, sidecar string) error {
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	args := []string{"--port", addr, "--region", s.Region, "--quiet", "posix"}
+	if sidecar != "" {
+		args = append(args, "--sidecar", sidecar)
+	}
+	args = append(args, s.Dir)
+	cmd := exec.Command(bin, args...)
+	// Credentials go through the environment, not the command line (ps).
+	cmd.Env = append(cleanEnv(os.Environ()),
+		"ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
+	s.out = &tailBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	s.cmd, s.exited = cmd, make(chan struct{})
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	s.Endpoint = "http://" + addr
+	if err := s.waitReady(); err != nil {
+		s.terminate()
+		return err
+	}
+	return nil
+}
+
+// waitReady polls the endpoint until any HTTP answer arrives (an anonymous
+// request gets 403), the process exits or readyTimeout passes.
+func (s *Server) waitReady() error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-s.exited:
+			out := s.Output()
+			err := fmt.Errorf("versitygw exited before answering (%v); output:\n%s", s.waitErr, out)
+			switch {
+			case strings.Contains(out, "address already in use"):
+				err = fmt.Errorf("%w: %w", errAddrInUse, err)
+			case strings.Contains(out, "xattrs are not supported"):
+				err = fmt.Errorf("%w: %w", errNoXattr, err)
+			}
+			return err
+		default:
+		}
+		resp, err := client.Get(s.Endpoint + "/")
+		if err == nil {
+			resp.Body.Close()
+			select {
+			case <-s.exited: // someone else answered on our port
+				continue
+			default:
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("versitygw did not answer at %s within %v (last error: %v); output:\n%s",
+				s.Endpoint, readyTimeout, err, s.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cleanEnv drops the variables versitygw reads its settings from, so that
+// the caller's environment cannot change the server under test.
+func cleanEnv(env []string) []string {
+	var kept []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "VGW_"), strings.HasPrefix(name, "ROOT_"),
+			name == "LOGFILE", name == "WEBHOOK":
+		default:
+			kept = append(kept, kv)
+		}
+	}
+	return kept
+}
+
+// Stop stops the server (SIGTERM, then SIGKILL after a grace period) and
+// waits for it to exit. It is safe to call more than once; Start registers
+// it with t.Cleanup.
+func (s *Server) Stop() { s.stopOnce.Do(s.terminate) }
+
+func (s *Server) terminate() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(stopTimeout):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// Output returns the last 64 KiB the server printed.
+func (s *Server) Output() string {
+	if s.out == nil {
+		return ""
+	}
+	return s.out.String()
+}
+
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// Another process may take it before the caller binds it, so callers retry
+// on a bind failure.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("s3server: free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer is an io.Writer that keeps the last max bytes written.
+type tailBuffer struct {
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	dropped bool
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.dropped = true
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped {
+		return "[...]\n" + string(b.buf)
+	}
+	return string(b.buf)
+}

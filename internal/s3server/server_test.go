@@ -1,0 +1,158 @@
+package s3server
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+func TestStart(t *testing.T) {
+	start := time.Now()
+	srv := Start(t)
+	t.Logf("versitygw ready at %s after %v", srv.Endpoint, time.Since(start).Round(time.Millisecond))
+	if !strings.HasPrefix(srv.Endpoint, "http://127.0.0.1:") {
+		t.Errorf("Endpoint = %q, want http://127.0.0.1:PORT", srv.Endpoint)
+	}
+
+	// An object written through S3 is a file under Dir/<bucket>/<key>.
+	data := []byte("raw bytes on disk")
+	_, err := srv.Client().PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(srv.Bucket), Key: aws.String("a/b/c"), Body: bytes.NewReader(data),
+	})
+	if err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(srv.Dir, srv.Bucket, "a", "b", "c"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("raw object = %q, %v; want %q", got, err, data)
+	}
+
+	// A second bucket is independent.
+	other := srv.NewBucket(t)
+	if other == srv.Bucket {
+		t.Fatalf("NewBucket returned the existing bucket %q", other)
+	}
+	out, err := srv.Client().ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(other)})
+	if err != nil || len(out.Contents) != 0 {
+		t.Errorf("new bucket: %d objects, %v; want empty", len(out.Contents), err)
+	}
+
+	// Stop ends the process and can be called again (Cleanup does).
+	srv.Stop()
+	srv.Stop()
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.Endpoint, "http://"), time.Second); err == nil {
+		t.Errorf("%s still accepts connections after Stop", srv.Endpoint)
+	}
+}
+
+func TestTwoServers(t *testing.T) {
+	a, b := Start(t), Start(t)
+	if a.Endpoint == b.Endpoint || a.Dir == b.Dir || a.SecretKey == b.SecretKey {
+		t.Errorf("two servers share endpoint, directory or credentials: %s %s", a.Endpoint, b.Endpoint)
+	}
+}
+
+func TestFreePort(t *testing.T) {
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port <= 0 || port > 65535 {
+		t.Fatalf("FreePort = %d", port)
+	}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatalf("port %d is not free: %v", port, err)
+	}
+	l.Close()
+}
+
+// recorder is a testing.TB that records Skip and Fatal instead of acting on
+// the real test.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// runStart calls Start with a recorder in its own goroutine (Skip and
+// Fatal end it).
+func runStart(t *testing.T) *recorder {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Start(r)
+		t.Error("Start returned without skipping or failing")
+	}()
+	<-done
+	return r
+}
+
+func TestMissingBinary(t *testing.T) {
+	t.Setenv(EnvBinary, filepath.Join(t.TempDir(), "no-versitygw"))
+
+	t.Setenv("CI", "")
+	r := runStart(t)
+	if r.skipped == "" || r.failed != "" {
+		t.Errorf("outside CI: skipped %q, failed %q; want a skip", r.skipped, r.failed)
+	}
+	if !strings.Contains(r.skipped, "go install github.com/versity/versitygw/cmd/versitygw@"+Version) {
+		t.Errorf("skip message lacks the install command: %s", r.skipped)
+	}
+	if strings.Contains(r.skipped, "\n") {
+		t.Errorf("skip message is not one line: %q", r.skipped)
+	}
+
+	t.Setenv("CI", "true")
+	r = runStart(t)
+	if r.failed == "" || r.skipped != "" {
+		t.Errorf("in CI: skipped %q, failed %q; want a failure", r.skipped, r.failed)
+	}
+}
+
+func TestInCI(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true, "yes": true} {
+		t.Setenv("CI", v)
+		if got := inCI(); got != want {
+			t.Errorf("CI=%q: inCI() = %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestCleanEnv(t *testing.T) {
+	got := cleanEnv([]string{"HOME=/root", "VGW_PORT=:1", "ROOT_ACCESS_KEY=x", "LOGFILE=f", "WEBHOOK=w", "PATH=/bin"})
+	if want := []string{"HOME=/root", "PATH=/bin"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("cleanEnv = %q, want %q", got, want)
+	}
+}
+
+func TestTailBuffer(t *testing.T) {
+	b := &tailBuffer{max: 10}
+	b.Write([]byte("0123456789"))
+	if got := b.String(); got != "0123456789" {
+		t.Errorf("String = %q", got)
+	}
+	b.Write([]byte("abc"))
+	if got := b.String(); got != "[...]\n3456789abc" {
+		t.Errorf("String after overflow = %q", got)
+	}
+}
