@@ -1,9 +1,12 @@
 # The two commands of the README: `make run` serves on the embedded default
 # (local disk under ./data, auto-generated dev keyring); `make test` runs
-# every test, installing nothing but Go modules for now.
+# every test, first installing what the tests need into ./bin (versitygw,
+# the real S3 server the S3 tests start on a loopback port).
 GO ?= go
+BIN := $(CURDIR)/bin
+VERSITYGW_VERSION := v1.8.0
 
-.PHONY: run build test vet bench fuzz rss
+.PHONY: run build test vet bench fuzz rss tools
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -15,7 +18,13 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 
-test: vet
+# Test tools, installed into ./bin when missing (Go module proxy only).
+tools: $(BIN)/versitygw
+
+$(BIN)/versitygw:
+	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+test: vet tools
 	$(GO) test -count=1 -race ./store/... ./cmd/...
 	$(GO) test -count=1 ./internal/...
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -213,9 +214,11 @@ func TestTerminate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if len(uploadFiles(t, dir, id)) == 0 {
+			before := uploadFiles(t, dir, id)
+			if len(before) == 0 {
 				t.Fatalf("no files named %s* under %s before DELETE", id, dir)
 			}
+			t.Logf("files before DELETE: %d", len(before))
 			req, _ := c.NewRequest(ctx, http.MethodDelete, u, nil)
 			resp, err := c.Do(req)
 			if err != nil {
@@ -259,7 +262,7 @@ func TestTamperedCiphertextIsRejected(t *testing.T) {
 	checkDecrypt(t, s, id, data)
 
 	// Flip one bit of the final ciphertext object.
-	obj := findFile(t, dir, id)
+	obj := filepath.Join(dir, id) // the final object
 	b, err := readWhole(obj)
 	if err != nil {
 		t.Fatal(err)

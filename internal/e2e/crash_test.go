@@ -14,9 +14,9 @@ import (
 
 // interrupted is what killMidPatch observed.
 type interrupted struct {
-	written int64             // bytes the client had written when the server died
-	ivs     map[string]int64  // every segment IV seen in .info before the kill → its Off
-	last    *segment          // the last segment in the last .info read before the kill
+	written int64            // bytes the client had written when the server died
+	ivs     map[string]int64 // every segment IV seen in .info before the kill → its Off
+	last    *segment         // the last segment in the last .info read before the kill
 }
 
 // killMidPatch sends data to u (from offset 0) in one PATCH whose body is a
@@ -65,13 +65,22 @@ func killMidPatch(t *testing.T, s *server, c *tusclient.Client, ctx context.Cont
 	// Let the server drain the socket buffers and commit what it can: wait
 	// (bounded) until it committed every full part of what was written.
 	want := res.written / partSize * partSize
+	waitStart := time.Now()
+	var info *infoFile
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
 		observe()
-		if info, err := readInfoAt(infoPath); err == nil && info.Enc.Committed >= want {
-			break
+		if i, err := readInfoAt(infoPath); err == nil {
+			info = i
+			if i.Enc.Committed >= want {
+				break
+			}
 		}
 	}
 	observe()
+	if info != nil {
+		t.Logf("before the kill (waited %v): .info Offset %d, Committed %d, TailLen %d, %d segments; spool: %s",
+			time.Since(waitStart).Round(time.Millisecond), info.Offset, info.Enc.Committed, info.Enc.TailLen, len(info.Enc.Segments), dirSizes(s.Dir))
+	}
 	s.kill()
 	// The client side of the PATCH must end now.
 	pw.CloseWithError(io.ErrClosedPipe)
@@ -252,6 +261,8 @@ func TestShutdownSavesData(t *testing.T) {
 		if asStatus(r.err, &se) {
 			if se.Status != http.StatusServiceUnavailable || !strings.Contains(se.Body, "ERR_SERVER_SHUTDOWN") {
 				t.Errorf("PATCH interrupted by shutdown answered %d %q; want 503 with ERR_SERVER_SHUTDOWN", se.Status, se.Body)
+			} else {
+				t.Logf("PATCH answered %d %q", se.Status, strings.TrimSpace(se.Body))
 			}
 		} else {
 			t.Logf("PATCH got no response (acceptable): %v", r.err)

@@ -1,7 +1,3 @@
-// Package e2e runs the tusvault binary as a subprocess on 127.0.0.1 and
-// checks it end to end with internal/tusclient: uneven PATCH pieces, ranged
-// GETs, resumption after SIGKILL and SIGTERM, rolled-back offsets, bad input,
-// termination, and that nothing is stored in clear.
 package e2e
 
 import (
@@ -155,6 +151,8 @@ func startServer(t testing.TB, dir string, extra ...string) *server {
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	s.cmd.WaitDelay = 5 * time.Second // bounded wait for the output copiers
+	// Should the test binary die (a -timeout panic), take the server along.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting tusvault: %v", err)
 	}
@@ -310,7 +308,8 @@ func findFile(t *testing.T, dir, name string) string {
 	return found[0]
 }
 
-// uploadFiles hashes every file under dir whose name starts with id,
+// uploadFiles hashes every file under dir whose name, or the name of a
+// folder it is in, starts with id (such as .tusvault/multipart/<id>/00001),
 // lock files excluded. Keys are paths relative to dir.
 func uploadFiles(t *testing.T, dir, id string) map[string]string {
 	t.Helper()
@@ -322,14 +321,21 @@ func uploadFiles(t *testing.T, dir, id string) map[string]string {
 			}
 			return err
 		}
-		if d.IsDir() || !strings.HasPrefix(d.Name(), id) || strings.HasSuffix(d.Name(), ".lock") {
+		if d.IsDir() || strings.HasSuffix(d.Name(), ".lock") {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		mine := false
+		for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+			mine = mine || strings.HasPrefix(part, id)
+		}
+		if !mine {
 			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
 		h := sha256.Sum256(b)
 		out[rel] = hex.EncodeToString(h[:])
 		return nil
@@ -431,6 +437,8 @@ func decrypt(t *testing.T, s *server, id string, toFile bool) ([]byte, error) {
 	args = append(args, id)
 	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+s.Tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -609,4 +617,19 @@ func writeWhole(p string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// dirSizes lists the files under dir/.tusvault with their sizes (for logs).
+func dirSizes(dir string) string {
+	var parts []string
+	filepath.WalkDir(filepath.Join(dir, ".tusvault"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				rel, _ := filepath.Rel(dir, p)
+				parts = append(parts, fmt.Sprintf("%s=%d", rel, fi.Size()))
+			}
+		}
+		return nil
+	})
+	return strings.Join(parts, " ")
 }

@@ -101,7 +101,7 @@ func Start(t testing.TB) *Server {
 // launch starts versitygw on a fresh port and waits until it answers HTTP.
 // On failure the process is gone and the error tells why.
 func (s *Server) launch(bin, sidecar string) error {
-	port, err := FreePort()
+	port, err := freePort()
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) launch(bin, sidecar string) error {
 	return nil
 }
 
-// waitReady polls the endpoint until any HTTP answer arrives (an anonymous
+// waitReady polls the endpoint until versitygw answers HTTP (an anonymous
 // request gets 403), the process exits or readyTimeout passes.
 func (s *Server) waitReady() error {
 	client := &http.Client{Timeout: time.Second}
@@ -155,12 +155,12 @@ func (s *Server) waitReady() error {
 		resp, err := client.Get(s.Endpoint + "/")
 		if err == nil {
 			resp.Body.Close()
-			select {
-			case <-s.exited: // someone else answered on our port
-				continue
-			default:
+			// Another server may hold the port if versitygw lost the race
+			// for it: that one would not call itself VERSITYGW.
+			if resp.Header.Get("Server") == "VERSITYGW" {
 				return nil
 			}
+			err = fmt.Errorf("answer from a server that is not versitygw (%q)", resp.Header.Get("Server"))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("versitygw did not answer at %s within %v (last error: %v); output:\n%s",
@@ -216,6 +216,9 @@ func (s *Server) Output() string {
 	}
 	return s.out.String()
 }
+
+// freePort is FreePort, replaced by a test that makes Start lose a port race.
+var freePort = FreePort
 
 // FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
 // Another process may take it before the caller binds it, so callers retry

@@ -156,3 +156,63 @@ func TestTailBuffer(t *testing.T) {
 		t.Errorf("String after overflow = %q", got)
 	}
 }
+
+// TestSidecar checks the fallback Start uses on file systems without user
+// xattrs: metadata in versitygw's sidecar directory.
+func TestSidecar(t *testing.T) {
+	bin, err := findBinary()
+	if err != nil {
+		Start(t) // skips or fails with the usual message
+	}
+	base := t.TempDir()
+	s := &Server{AccessKey: "ak", SecretKey: "sk-sidecar", Region: "us-east-1", Dir: filepath.Join(base, "root")}
+	sidecar := filepath.Join(base, "sidecar")
+	for _, d := range []string{s.Dir, sidecar} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.launch(bin, sidecar); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	s.Bucket = s.NewBucket(t)
+	_, err = s.Client().PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(s.Bucket), Key: aws.String("k"), Body: strings.NewReader("x"),
+		Metadata: map[string]string{"m": "v"},
+	})
+	if err != nil {
+		t.Fatalf("PutObject: %v", err)
+	}
+	out, err := s.Client().HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String("k")})
+	if err != nil || out.Metadata["m"] != "v" {
+		t.Fatalf("HeadObject: %v, %v", out, err)
+	}
+	entries, _ := os.ReadDir(sidecar)
+	if len(entries) == 0 {
+		t.Errorf("sidecar directory is empty: metadata went elsewhere")
+	}
+}
+
+// TestPortTaken makes the first port Start tries a busy one: Start must
+// notice versitygw's bind failure and try another port.
+func TestPortTaken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	calls := 0
+	freePort = func() (int, error) {
+		calls++
+		if calls == 1 {
+			return busy.Addr().(*net.TCPAddr).Port, nil
+		}
+		return FreePort()
+	}
+	t.Cleanup(func() { freePort = FreePort })
+	srv := Start(t)
+	if calls < 2 || strings.HasSuffix(srv.Endpoint, busy.Addr().String()) {
+		t.Errorf("Start used the busy port (%d port picks, endpoint %s)", calls, srv.Endpoint)
+	}
+}

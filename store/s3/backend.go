@@ -76,9 +76,6 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, string, error) {
 	if cfg.Credentials != nil {
 		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
-	}
 	if !cfg.SDKChecksums {
 		// The zero values mean "unset" and give the SDK's default
 		// (WhenSupported): the explicit WhenRequired values are needed.
@@ -102,6 +99,11 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, string, error) {
 			o.UsePathStyle = true
 		}
 		o.EndpointOptions.DisableHTTPS = cfg.DisableSSL
+		if cfg.HTTPClient != nil {
+			// Set here, not through LoadDefaultConfig, which rejects a
+			// plain *http.Client when AWS_CA_BUNDLE is set.
+			o.HTTPClient = cfg.HTTPClient
+		}
 		if cfg.LogAPICalls {
 			o.APIOptions = append(o.APIOptions, logCalls(cfg.Logger))
 		}

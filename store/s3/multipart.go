@@ -111,9 +111,27 @@ func (b *Backend) CompleteMultipart(ctx context.Context, key, multipartID string
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: completed},
 	})
 	if err != nil {
+		if code, _ := errorCode(err); code == "InvalidPart" && b.uploadGone(ctx, key, multipartID) {
+			// Some services (versitygw) check the listed parts before the
+			// upload: an upload that does not exist must still read as
+			// not found, as S3 answers NoSuchUpload.
+			err = notFound{err}
+		}
 		return fail("complete", key, err)
 	}
 	return nil
+}
+
+// uploadGone reports whether the multipart upload is known not to exist,
+// asking for its first part. Any other outcome (error or not) is false.
+func (b *Backend) uploadGone(ctx context.Context, key, multipartID string) bool {
+	_, err := b.client.ListParts(ctx, &s3.ListPartsInput{
+		Bucket:   &b.bucket,
+		Key:      b.key(key),
+		UploadId: aws.String(multipartID),
+		MaxParts: aws.Int32(1),
+	})
+	return err != nil && isNotFound(err)
 }
 
 // AbortMultipart ends a multipart upload and drops its parts
