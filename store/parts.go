@@ -134,20 +134,32 @@ func (w *partWriter) seal() error {
 	return w.newSpool()
 }
 
-// upload sends one part under a limiter slot.
+// upload sends one part under a limiter slot and, once the backend has
+// confirmed it, commits it to .info at once, so that a crash loses at most
+// the part being spooled. The request's goroutine touches .info only after
+// wait(), so the two never write it at the same time.
 func (w *partWriter) upload(job *partJob) {
-	lim := w.u.s.cfg.Limiter
-	if err := lim.Acquire(w.ctx); err != nil {
-		job.done <- err
-		return
-	}
-	defer lim.Release()
-	body := io.NewSectionReader(job.file, 0, job.size)
-	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.u.key, w.u.info.MultipartID, int32(job.num), body, job.size)
-	job.done <- err
+	job.done <- w.uploadAndCommit(job)
 }
 
-// wait blocks until the part in flight is confirmed, then commits it.
+func (w *partWriter) uploadAndCommit(job *partJob) error {
+	lim := w.u.s.cfg.Limiter
+	if err := lim.Acquire(w.ctx); err != nil {
+		return err
+	}
+	body := io.NewSectionReader(job.file, 0, job.size)
+	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.u.key, w.u.info.MultipartID, int32(job.num), body, job.size)
+	lim.Release()
+	if err != nil {
+		return err
+	}
+	e := &w.u.info.Enc
+	e.Committed += job.size
+	e.TailLen = 0
+	return w.u.save(w.ctx, job.state)
+}
+
+// wait blocks until the part in flight is confirmed and committed.
 func (w *partWriter) wait() error {
 	job := w.inflight
 	if job == nil {
@@ -157,12 +169,6 @@ func (w *partWriter) wait() error {
 	err := <-job.done
 	job.file.Close()
 	if err != nil {
-		return err
-	}
-	e := &w.u.info.Enc
-	e.Committed += job.size
-	e.TailLen = 0
-	if err := w.u.save(w.ctx, job.state); err != nil {
 		return err
 	}
 	w.committed += job.size

@@ -42,7 +42,7 @@ func (u *upload) verifiedReader(ctx context.Context) (io.ReadCloser, error) {
 		rc.Close()
 		return nil, err
 	}
-	v := &tagVerifier{src: rc, mac: crypt.NewMAC(u.keys.MAC), u: u}
+	v := &tagVerifier{ctx: ctx, src: rc, mac: crypt.NewMAC(u.keys.MAC), u: u}
 	return &readCloser{Reader: c.NewReader(v, 0), Closer: rc}, nil
 }
 
@@ -54,6 +54,7 @@ type readCloser struct {
 // tagVerifier passes ciphertext through while feeding the MAC, and turns
 // the end of the stream into ErrTagMismatch when the tag or length is wrong.
 type tagVerifier struct {
+	ctx context.Context
 	src io.Reader
 	mac *crypt.MAC
 	u   *upload
@@ -61,6 +62,9 @@ type tagVerifier struct {
 }
 
 func (v *tagVerifier) Read(p []byte) (int, error) {
+	if err := v.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := v.src.Read(p)
 	v.mac.Write(p[:n])
 	v.n += int64(n)

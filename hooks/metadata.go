@@ -1,0 +1,80 @@
+package hooks
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// MaxMetadataBytes bounds the Upload-Metadata header.
+const MaxMetadataBytes = 64 << 10
+
+// ErrInvalidMetadata is the client-visible error for a malformed
+// Upload-Metadata header.
+func errInvalidMetadata(reason string) error {
+	return handler.NewError("ERR_INVALID_METADATA", "invalid Upload-Metadata: "+reason, http.StatusBadRequest)
+}
+
+// ParseMetadata parses an Upload-Metadata header strictly, as tus 1.0
+// defines it: comma-separated pairs of a key and, after one space, its
+// value in standard padded base64; a key alone has an empty value. Keys
+// are non-empty printable ASCII without spaces or commas, and unique.
+// tusd drops malformed pairs silently; tusvault refuses the request with
+// 400 instead, so a client learns its file name was not stored.
+func ParseMetadata(header string) (map[string]string, error) {
+	meta := map[string]string{}
+	if strings.TrimSpace(header) == "" {
+		return meta, nil
+	}
+	if len(header) > MaxMetadataBytes {
+		return nil, errInvalidMetadata(fmt.Sprintf("longer than %d bytes", MaxMetadataBytes))
+	}
+	for _, pair := range strings.Split(header, ",") {
+		pair = strings.Trim(pair, " \t")
+		key, value, hasValue := strings.Cut(pair, " ")
+		if !validKey(key) {
+			return nil, errInvalidMetadata(fmt.Sprintf("bad key %q", truncate(key)))
+		}
+		if _, dup := meta[key]; dup {
+			return nil, errInvalidMetadata(fmt.Sprintf("key %q given twice", key))
+		}
+		var decoded []byte
+		if hasValue {
+			var err error
+			if decoded, err = base64.StdEncoding.Strict().DecodeString(value); err != nil {
+				return nil, errInvalidMetadata(fmt.Sprintf("value of %q is not base64", key))
+			}
+		}
+		meta[key] = string(decoded)
+	}
+	return meta, nil
+}
+
+func validKey(k string) bool {
+	if k == "" || len(k) > 256 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c <= ' ' || c >= 0x7f || c == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// CheckMetadata is a tusd PreUploadCreateCallback that refuses a creation
+// whose Upload-Metadata header is malformed.
+func CheckMetadata(ev handler.HookEvent) (handler.HTTPResponse, handler.FileInfoChanges, error) {
+	_, err := ParseMetadata(ev.HTTPRequest.Header.Get("Upload-Metadata"))
+	return handler.HTTPResponse{}, handler.FileInfoChanges{}, err
+}
