@@ -34,6 +34,9 @@ func (u *upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 	for k, v := range u.info.Storage {
 		storage[k] = v
 	}
+	if tag := u.info.Enc.Tag; tag != nil {
+		storage["Tag"] = encodeB64(tag)
+	}
 	return handler.FileInfo{
 		ID:             u.info.ID,
 		Size:           u.info.Size,

@@ -68,3 +68,16 @@ func (u *upload) rewrap(ctx context.Context, kid string, kek []byte) error {
 	e.Kid, e.WrappedDEK = kid, wrapped
 	return u.save(ctx, state)
 }
+
+// CountUploads returns how many uploads (finished or not) have an id that
+// starts with prefix, e.g. "guest/alice/trip/". It lists .info objects.
+func (s *Store) CountUploads(ctx context.Context, prefix string) (int, error) {
+	n := 0
+	err := s.cfg.Backend.List(ctx, prefix, func(oi ObjectInfo) error {
+		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
