@@ -69,15 +69,15 @@ func (u *upload) rewrap(ctx context.Context, kid string, kek []byte) error {
 	return u.save(ctx, state)
 }
 
-// CountUploads returns how many uploads (finished or not) have an id that
-// starts with prefix, e.g. "guest/alice/trip/". It lists .info objects.
-func (s *Store) CountUploads(ctx context.Context, prefix string) (int, error) {
-	n := 0
+// UploadIDs returns the ids of the uploads (finished or not) that start
+// with prefix, e.g. "guest/alice/trip/", by listing their .info objects.
+func (s *Store) UploadIDs(ctx context.Context, prefix string) ([]string, error) {
+	var ids []string
 	err := s.cfg.Backend.List(ctx, prefix, func(oi ObjectInfo) error {
 		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
-			n++
+			ids = append(ids, k)
 		}
 		return nil
 	})
-	return n, err
+	return ids, err
 }
