@@ -13,13 +13,7 @@ import (
 // recovery metadata keeps naming the old kid, so keep old keys in the
 // keyring. Run it while no upload is in progress: it takes no upload locks.
 func (s *Store) Rewrap(ctx context.Context) (int, error) {
-	var keys []string
-	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
-		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
-			keys = append(keys, k)
-		}
-		return nil
-	})
+	keys, err := s.UploadIDs(ctx, "")
 	if err != nil {
 		return 0, fmt.Errorf("list uploads: %w", err)
 	}
