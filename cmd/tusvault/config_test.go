@@ -80,7 +80,7 @@ func TestParseConfigNoFlags(t *testing.T) {
 	want := Config{
 		Host: "0.0.0.0", Port: "8080", BasePath: "/files/", TLSMode: "tls12",
 		DisableConcatenation: true, CorsAllowOrigin: ".*", CorsMaxAge: "86400",
-		UploadDir: "./data", FilelockHolderPollInterval: 5 * time.Second,
+		storageFlags: storageFlags{UploadDir: "./data"}, FilelockHolderPollInterval: 5 * time.Second,
 		FilelockAcquirerPollInterval: 2 * time.Second, PartSize: 10 << 20,
 		ConcurrentPartUploads: 4, ShowGreeting: true, Verbose: true,
 		ShowStartupLogs: true, LogFormat: "text", NetworkTimeout: time.Minute,

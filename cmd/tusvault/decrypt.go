@@ -6,24 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/tusvault/tusvault/store"
 )
 
-const decryptUsage = `Usage: tusvault decrypt [-upload-dir DIR] [-keyring FILE] [-o FILE] UPLOAD_ID
+const decryptUsage = `Usage: tusvault decrypt [storage flags] [-o FILE] UPLOAD_ID
 
 Writes the plaintext of a finished upload to stdout, or to FILE (mode 0600,
 written to a temporary file beside it and renamed only once the whole upload
 is decrypted and its tag verified). An upload whose tag does not verify is
-refused: nothing is written.
+refused: nothing is written. The storage flags (-upload-dir, -keyring, -s3-*)
+select the uploads as for serve; the upload is streamed from either backend,
+in bounded memory.
 `
 
 // runDecrypt implements `tusvault decrypt`.
-func runDecrypt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var sf storeFlags
+func runDecrypt(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	sf := defaultStorageFlags()
 	var out string
 	fs := newSubFlagSet("decrypt")
 	sf.register(fs)
@@ -35,13 +36,12 @@ func runDecrypt(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(pos) != 1 || pos[0] == "" {
 		return usageError{errors.New("decrypt: want exactly one UPLOAD_ID (see tusvault decrypt -h)")}
 	}
+	if err := sf.validate(); err != nil {
+		return usageError{fmt.Errorf("decrypt: %w", err)}
+	}
 	id := pos[0]
 
-	kr, err := loadKeyring(sf.keyringPath())
-	if err != nil {
-		return fmt.Errorf("decrypt: %w", err)
-	}
-	st, err := sf.openStore(kr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr))
 	if err != nil {
 		return fmt.Errorf("decrypt: %w", err)
 	}

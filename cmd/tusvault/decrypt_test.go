@@ -30,23 +30,33 @@ func finishedUpload(t *testing.T, id string, data []byte) string {
 	if err := kr.Save(filepath.Join(dir, "keyring.json")); err != nil {
 		t.Fatal(err)
 	}
-	sf := storeFlags{UploadDir: dir}
-	st, err := sf.openStore(kr, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	storeUpload(t, storageFlags{UploadDir: dir}, id, data, int64(len(data)))
+	return dir
+}
+
+// storeUpload writes data as upload id of the given size to the storage sf
+// selects (its keyring must exist), through the store as a server would;
+// the upload is finished when data is all of it.
+func storeUpload(t *testing.T, sf storageFlags, id string, data []byte, size int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, _, err := sf.openStore(ctx, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	up, err := st.NewUpload(ctx, handler.FileInfo{ID: id, Size: int64(len(data))})
+	up, err := st.NewUpload(ctx, handler.FileInfo{ID: id, Size: size})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := up.WriteChunk(ctx, 0, bytes.NewReader(data)); err != nil || n != int64(len(data)) {
 		t.Fatalf("WriteChunk: %d, %v", n, err)
 	}
+	if int64(len(data)) < size {
+		return
+	}
 	if err := up.FinishUpload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return dir
 }
 
 const testID = "0123456789abcdef0123456789abcdef"

@@ -153,3 +153,49 @@ func TestKeysRotateNeedsAKeyring(t *testing.T) {
 		t.Error("rotate created a keyring")
 	}
 }
+
+func TestKeysInit(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "keyring.json")
+
+	// The default location, <upload-dir>/keyring.json, its dir created.
+	out, errOut, err := runCmd(t, "keys", "init", "-upload-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := crypt.LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != kr.Primary || len(kr.Keys) != 1 {
+		t.Errorf("printed %q; keyring primary %q, %d keys", out, kr.Primary, len(kr.Keys))
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("keyring: %v, %v", fi, err)
+	}
+	if !strings.Contains(errOut, "Back it up") {
+		t.Errorf("no backup warning on stderr: %q", errOut)
+	}
+	before, _ := os.ReadFile(path)
+
+	// Never replaced, by either flag.
+	for _, args := range [][]string{{"-upload-dir", dir}, {"-keyring", path}} {
+		_, _, err = runCmd(t, append([]string{"keys", "init"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "already exists") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: got %v, want a one-line refusal", args, err)
+		}
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("keys init changed an existing keyring")
+	}
+	assertOnlyFiles(t, dir, "keyring.json") // no temporary files left
+
+	// -keyring names any file.
+	other := filepath.Join(t.TempDir(), "k.json")
+	if _, _, err := runCmd(t, "keys", "init", "-keyring", other); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := crypt.LoadKeyring(other); err != nil || k.Primary == kr.Primary {
+		t.Errorf("second keyring: %v, %v", k, err)
+	}
+}

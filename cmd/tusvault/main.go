@@ -53,10 +53,10 @@ func interruptContext() (context.Context, func()) {
 }
 
 // run is the whole program but the process: args[0] is the program name,
-// cancelling ctx asks for a graceful stop. getenv is the environment (unused
-// by the disk backend; the S3 backend will read its credentials through it).
+// cancelling ctx asks for a graceful stop. getenv is the environment: the
+// S3 storage reads AWS_REGION through it (the AWS SDK reads the rest of its
+// default chain, credentials included, from the process environment).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	_ = getenv
 	if len(args) > 0 {
 		args = args[1:]
 	}
@@ -67,11 +67,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var err error
 	switch cmd {
 	case "serve":
-		err = runServe(ctx, args, stdout, stderr)
+		err = runServe(ctx, args, getenv, stdout, stderr)
 	case "keys":
-		err = runKeys(ctx, args, stdout, stderr)
+		err = runKeys(ctx, args, getenv, stdout, stderr)
 	case "decrypt":
-		err = runDecrypt(ctx, args, stdout, stderr)
+		err = runDecrypt(ctx, args, getenv, stdout, stderr)
+	case "cleanup":
+		err = runCleanup(ctx, args, getenv, stdout, stderr)
 	case "version":
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("version: unexpected argument %q", args[0])}
@@ -96,7 +98,7 @@ func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
 // runServe parses the serve flags and serves until ctx is cancelled.
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
@@ -109,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		printVersion(stdout)
 		return nil
 	}
-	return serve(ctx, cfg, stdout, stderr)
+	return serve(ctx, cfg, getenv, stdout, stderr)
 }
 
 func runHelp(args []string, stdout io.Writer) error {
@@ -122,12 +124,16 @@ func runHelp(args []string, stdout io.Writer) error {
 		printUsage(stdout)
 	case "keys":
 		printKeysUsage(stdout)
+	case "keys init":
+		fmt.Fprint(stdout, keysInitUsage)
 	case "keys rotate":
 		fmt.Fprint(stdout, keysRotateUsage)
 	case "keys rewrap":
 		fmt.Fprint(stdout, keysRewrapUsage)
 	case "decrypt":
 		fmt.Fprint(stdout, decryptUsage)
+	case "cleanup":
+		fmt.Fprint(stdout, cleanupUsage)
 	case "version", "help":
 		printUsage(stdout)
 	default:
@@ -140,11 +146,19 @@ const usageHead = `tusvault is a tus 1.0 resumable upload server that encrypts e
 
 Usage:
   tusvault [serve] [flags]               serve uploads (the default command)
+  tusvault keys init [flags]             create a new keyring file (needed before serving from S3)
   tusvault keys rotate [flags]           add a new primary key to the keyring, print its kid
   tusvault keys rewrap [flags]           re-wrap every upload's data key under the primary key
   tusvault decrypt [flags] UPLOAD_ID     write a finished upload's plaintext (tag verified)
+  tusvault cleanup [flags]               remove unfinished uploads idle for -expire-after (24h)
   tusvault version                       print version information
   tusvault help [command]                show this help, or a command's
+
+The storage flags (-upload-dir, -keyring and the -s3-* flags that say where
+the bucket is) select the uploads for serve, decrypt, keys rewrap and cleanup
+alike. With -s3-bucket, credentials and region come from the AWS default chain
+(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, shared config files,
+instance role).
 
 Flags of serve (tusd's names, meanings and defaults, plus the encryption options):
 `

@@ -45,7 +45,7 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		for _, want := range []string{"keys rotate", "keys rewrap", "decrypt", "version", "help"} {
+		for _, want := range []string{"keys init", "keys rotate", "keys rewrap", "decrypt", "cleanup", "version", "help"} {
 			if !strings.Contains(out, "tusvault "+want) {
 				t.Errorf("%v: usage does not list %q:\n%s", args, want, out)
 			}
@@ -60,8 +60,10 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 				t.Errorf("%v: usage does not list -%s", args, name)
 			}
 		}
-		for _, name := range []string{"keyring", "part-size", "spool-dir", "concurrent-part-uploads"} {
-			if !strings.Contains(out, "\n  -"+name+" ") {
+		for _, name := range []string{"keyring", "part-size", "spool-dir", "concurrent-part-uploads", "expire-after",
+			"s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-part-size", "s3-concurrent-part-uploads",
+			"s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums"} {
+			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {
 				t.Errorf("%v: usage does not list -%s", args, name)
 			}
 		}
@@ -73,6 +75,8 @@ func TestSubcommandHelp(t *testing.T) {
 		{"help", "decrypt"}, {"decrypt", "-h"},
 		{"help", "keys"}, {"keys", "help"},
 		{"keys", "rotate", "-h"}, {"keys", "rewrap", "-h"},
+		{"keys", "init", "-h"}, {"help", "keys init"},
+		{"cleanup", "-h"}, {"help", "cleanup"},
 	} {
 		out, _, err := runCmd(t, args...)
 		if err != nil {

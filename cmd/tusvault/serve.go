@@ -11,23 +11,22 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
-	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/hooks"
 	"github.com/tusvault/tusvault/store"
-	"github.com/tusvault/tusvault/store/disk"
 )
 
 // serve runs the upload server until ctx is cancelled, then shuts it down
 // gracefully within cfg.ShutdownTimeout. cfg must be valid.
-func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	out := newOutput(stdout, stderr, cfg.LogFormat, cfg.Verbose, cfg.ShowStartupLogs)
 
-	tusHandler, err := newTusHandler(cfg, out)
+	tusHandler, st, err := newTusHandler(ctx, cfg, getenv, out)
 	if err != nil {
 		return err
 	}
@@ -50,6 +49,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		out.startup("Using %s as address to listen.", address)
 	}
 	out.startup("Using %s as the base path.", cfg.BasePath)
+	var first, every time.Duration
+	if cfg.ExpireAfter > 0 {
+		first, every = sweepTimes(cfg.ExpireAfter)
+		out.startup("Removing unfinished uploads idle for more than %s, checking every %s.", cfg.ExpireAfter, every)
+	}
 
 	ln, err := listen(context.WithoutCancel(ctx), cfg.UnixSock, address)
 	if err != nil {
@@ -70,6 +74,19 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	} else {
 		out.startup("You can now upload files through the UNIX socket %s to: %s", cfg.UnixSock, cfg.BasePath)
 	}
+
+	swept := make(chan struct{})
+	sweepCtx, stopSweeps := context.WithCancel(ctx)
+	defer func() {
+		stopSweeps()
+		<-swept
+	}()
+	go func() {
+		defer close(swept)
+		if cfg.ExpireAfter > 0 {
+			runSweeps(sweepCtx, st, cfg.ExpireAfter, first, every, out.log)
+		}
+	}()
 
 	served := make(chan error, 1)
 	go func() {
@@ -105,49 +122,15 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// newTusHandler opens the upload dir, the keyring and the encrypted store,
-// and returns tusd's handler over them.
-func newTusHandler(cfg Config, out *output) (*handler.Handler, error) {
-	dir, err := filepath.Abs(cfg.UploadDir)
+// newTusHandler opens the keyring and the encrypted store on the backend
+// the flags select, and returns tusd's handler over them, and the store.
+func newTusHandler(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*handler.Handler, *store.Store, error) {
+	st, locker, err := openServeStore(ctx, cfg, getenv, out)
 	if err != nil {
-		return nil, fmt.Errorf("upload dir: %w", err)
+		return nil, nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("upload dir: %w", err)
-	}
-	out.startup("Using '%s' as directory storage.", dir)
-
-	kr, err := openOrCreateKeyring(cfg.keyringPath(), out.log)
-	if err != nil {
-		return nil, err
-	}
-	out.startup("Using keyring %s (%d keys, primary %s).", cfg.keyringPath(), len(kr.Keys), kr.Primary)
-
-	backend, err := disk.New(dir)
-	if err != nil {
-		return nil, fmt.Errorf("disk storage: %w", err)
-	}
-	spool := cfg.spoolDir()
-	st, err := store.New(store.Config{
-		Backend:     backend,
-		Keyring:     kr,
-		PartSize:    cfg.PartSize,
-		SpoolDir:    spool,
-		Limiter:     store.NewLimiter(cfg.ConcurrentPartUploads),
-		Logger:      out.log,
-		StorageType: "disk",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	out.startup("Using %.2fMB parts, %d concurrent part uploads, spooled in '%s'.",
-		float64(cfg.PartSize)/1024/1024, cfg.ConcurrentPartUploads, spool)
-
 	composer := handler.NewStoreComposer()
 	st.UseIn(composer)
-	locker := filelocker.New(dir)
-	locker.HolderPollInterval = cfg.FilelockHolderPollInterval
-	locker.AcquirerPollInterval = cfg.FilelockAcquirerPollInterval
 	locker.UseIn(composer)
 
 	out.startup("Using %.2fMB as maximum size.", float64(cfg.MaxSize)/1024/1024)
@@ -165,11 +148,12 @@ func newTusHandler(cfg Config, out *output) (*handler.Handler, error) {
 		GracefulRequestCompletionTimeout: cfg.RequestCompletionTimeout,
 		AcquireLockTimeout:               cfg.AcquireLockTimeout,
 		NetworkTimeout:                   cfg.NetworkTimeout,
+		PreUploadCreateCallback:          hooks.CheckMetadata,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("unable to create handler: %w", err)
+		return nil, nil, fmt.Errorf("unable to create handler: %w", err)
 	}
-	return h, nil
+	return h, st, nil
 }
 
 // corsConfig is tusd's default CORS configuration adjusted by the flags, as

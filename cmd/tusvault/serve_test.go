@@ -535,3 +535,30 @@ func TestTLSConfigModes(t *testing.T) {
 		t.Error("accepted ssl3")
 	}
 }
+
+// A malformed Upload-Metadata header is refused with 400 (hooks.CheckMetadata)
+// instead of being dropped silently, as tusd would.
+func TestServeRefusesMalformedMetadata(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	for md, want := range map[string]int{
+		"filename !!!notbase64":  http.StatusBadRequest,
+		"a b c":                  http.StatusBadRequest,
+		"filename aGVsbG8udHh0":  http.StatusCreated,
+		"filename aGVsbG8udHh0,": http.StatusBadRequest,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, s.url, nil)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		req.Header.Set("Upload-Length", "10")
+		req.Header.Set("Upload-Metadata", md)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Upload-Metadata %q: %s, want %d", md, resp.Status, want)
+		}
+	}
+}
