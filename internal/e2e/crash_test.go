@@ -25,7 +25,7 @@ type interrupted struct {
 func killMidPatch(t *testing.T, s *server, c *tusclient.Client, ctx context.Context, u string, data []byte, killAt int64) interrupted {
 	t.Helper()
 	id := tusclient.UploadID(u)
-	infoPath := findFile(t, s.Dir, id+".info")
+	infoPath := findFile(t, s.ObjDir, id+".info")
 	res := interrupted{ivs: map[string]int64{}}
 	observe := func() {
 		info, err := readInfoAt(infoPath)

@@ -74,6 +74,11 @@ type server struct {
 	Tmp      string // the process's TMPDIR (scanned by the at-rest test)
 	Endpoint string // http://127.0.0.1:PORT/files/
 	Addr     string // 127.0.0.1:PORT
+	// ObjDir is where the stored objects are visible as files: Dir on
+	// disk, the bucket's directory under versitygw's root on S3.
+	ObjDir string
+	// Storage are the storage flags, for offline commands like decrypt.
+	Storage []string
 
 	cmd    *exec.Cmd
 	out    *outputBuffer
@@ -144,7 +149,7 @@ func startServer(t testing.TB, dir string, extra ...string) *server {
 		t.Fatal(err)
 	}
 	args := append([]string{"-host", "127.0.0.1", "-port", "0", "-upload-dir", dir, "-part-size", fmt.Sprint(partSize)}, extra...)
-	s := &server{t: t, Dir: dir, Tmp: tmp, exited: make(chan struct{})}
+	s := &server{t: t, Dir: dir, Tmp: tmp, ObjDir: dir, Storage: []string{"-upload-dir", dir}, exited: make(chan struct{})}
 	s.out = &outputBuffer{ready: make(chan string, 1)}
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
@@ -428,7 +433,7 @@ func decrypt(t *testing.T, s *server, id string, toFile bool) ([]byte, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	args := []string{"decrypt", "-upload-dir", s.Dir}
+	args := append([]string{"decrypt"}, s.Storage...)
 	outFile := ""
 	if toFile {
 		outFile = filepath.Join(t.TempDir(), "plain")
