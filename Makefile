@@ -5,8 +5,9 @@
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSITYGW_VERSION := v1.8.0
+TUSD_VERSION := v2.9.1
 
-.PHONY: run build test vet bench fuzz rss tools
+.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -25,7 +26,7 @@ $(BIN)/versitygw:
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
 test: vet tools
-	$(GO) test -count=1 -race ./store/... ./cmd/...
+	$(GO) test -count=1 -race ./store/... ./hooks/... ./cmd/...
 	$(GO) test -count=1 ./internal/...
 
 bench:
@@ -42,3 +43,15 @@ fuzz:
 # Idle and peak RSS of the server while 4 uploads of 1 GiB run at once.
 rss: build
 	$(GO) run ./internal/rssbench -bin bin/tusvault -uploads 4 -size 1GiB
+
+# The comparison's tools in ./bin: tusd (the reference) and versitygw.
+bench-tools: tools $(BIN)/tusd
+
+$(BIN)/tusd:
+	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
+
+# tusvault next to tusd on one versitygw, 1 and 4 uploads of 512 MiB each,
+# in one run (see docs/BENCHMARKS.md; a few minutes). For a quick run:
+# make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
+bench-s3: build bench-tools tools
+	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) $(GO) test -run '^$$' -bench BenchmarkVersusTusd -benchtime=1x -timeout 60m ./internal/bench/
