@@ -1,0 +1,33 @@
+// Package loadgen drives a tus server process the way the memory and
+// throughput measurements need it: it starts the server binary, reads its
+// upload URL from the "You can now upload files to: URL" line that tusd and
+// tusvault both print, samples the process's resident set size while N
+// uploads run at once, and checks afterwards that every upload downloads
+// back unchanged.
+//
+// Each upload is a POST followed by ONE PATCH whose body streams from a
+// deterministic generator (ChaCha8 seeded with Options.Seed+i), as Uppy
+// sends a file by default; nothing is held in memory on the client side, so
+// uploads of many GiB cost the client a few buffers. The body is hashed
+// (SHA-256) on the way out and the download is compared with that hash.
+// Two runs with the same Seed, Uploads and Size send the same bytes, which
+// is what a side-by-side comparison of two servers needs.
+//
+// RSS is read from /proc/PID/status (VmRSS every Options.SampleEvery, 50 ms
+// by default, plus VmHWM once the uploads are done), so the package is
+// Linux-only in what it measures; elsewhere the RSS fields stay 0.
+//
+// Only loopback addresses are used: StartServer refuses a server that
+// announces anything but a loopback IP, and Run refuses a non-loopback
+// endpoint. Every wait is bounded by the caller's context and by the
+// package's own timeouts.
+//
+// Two users sit on top of it: internal/rssbench (`make rss`, the server's
+// idle and peak RSS on its default disk storage) and the side-by-side
+// benchmark against tusd in internal/bench (`make bench-s3`).
+//
+//	srv, err := loadgen.StartServer(ctx, "bin/tusvault", []string{"-host", "127.0.0.1", "-port", "0"}, nil)
+//	if err != nil { ... }
+//	defer srv.Stop()
+//	res, err := loadgen.Run(ctx, loadgen.Options{Endpoint: srv.URL, PID: srv.PID, Uploads: 4, Size: 1 << 30, Verify: true})
+package loadgen
