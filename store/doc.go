@@ -13,10 +13,10 @@
 // byte offset, fed to the running MAC and spooled as ciphertext into part
 // files of exactly PartSize bytes on local disk (unlinked at creation, so
 // a crash leaves none); each full part is uploaded under a slot of the
-// process-wide Limiter while the next one fills, and .info is committed
-// over every confirmed part, in order. What is left at the end of the
-// request is stored as the tail object. FinishUpload assembles the parts
-// and records the tag.
+// process-wide Limiter (up to two per request) while the next one fills,
+// and .info is committed over every confirmed part, in order. What is left
+// at the end of the request is stored as the tail object. FinishUpload
+// assembles the parts and records the tag.
 //
 // Memory does not grow with upload size or count: a request holds one copy
 // buffer; part data lives in spool files; the limiter bounds part uploads.

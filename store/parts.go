@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 
@@ -10,8 +11,8 @@ import (
 
 // partWriter spools one request's ciphertext into part files of exactly
 // PartSize bytes and uploads each full part through the limiter while the
-// next one fills (one part in flight per request). It commits .info over
-// every confirmed part, in order.
+// next one fills (up to partsInFlight parts per request). It commits .info
+// over every confirmed part, in order.
 type partWriter struct {
 	ctx context.Context
 	u   *upload
@@ -22,8 +23,8 @@ type partWriter struct {
 	file *os.File
 	fill int64
 	num  int64
-	// inflight is the part being uploaded, if any.
-	inflight *partJob
+	// inflight are the parts on their way, oldest first.
+	inflight []*partJob
 	// committed counts bytes of this request that were committed (for a
 	// truthful return value when a request ends in error).
 	committed int64
@@ -35,7 +36,11 @@ type partJob struct {
 	file  *os.File
 	size  int64
 	state []byte
-	done  chan error
+	// prev is the part before this one, if it was still in flight.
+	prev *partJob
+	// done is closed once the part is committed or err is set.
+	done chan struct{}
+	err  error
 }
 
 func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, error) {
@@ -116,62 +121,93 @@ func (w *partWriter) write(p []byte) error {
 	return nil
 }
 
-// seal hands the full spool to an upload goroutine, once the previous
-// part is confirmed, and opens the next spool file.
+// partsInFlight is how many full parts of one request may be on their way
+// to the backend while the next one fills. Two keep a single fast client
+// streaming while a part is stored; the limiter still bounds the process.
+const partsInFlight = 2
+
+// errEarlierPart stops the commit of a part whose predecessor failed.
+var errEarlierPart = errors.New("an earlier part of this request failed")
+
+// seal hands the full spool to an upload goroutine, first waiting for the
+// oldest part in flight when partsInFlight are, and opens the next spool.
 func (w *partWriter) seal() error {
 	state, err := w.mac.State()
 	if err != nil {
 		return err
 	}
-	if err := w.wait(); err != nil {
-		return err
+	if len(w.inflight) == partsInFlight {
+		if err := w.waitOldest(); err != nil {
+			return err
+		}
 	}
-	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, done: make(chan error, 1)}
-	go w.upload(job)
-	w.inflight, w.base = job, state
+	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, done: make(chan struct{})}
+	if n := len(w.inflight); n > 0 {
+		job.prev = w.inflight[n-1]
+	}
+	go w.run(job)
+	w.inflight = append(w.inflight, job)
+	w.base = state
 	w.file = nil
 	w.num++
 	return w.newSpool()
 }
 
-// upload sends one part under a limiter slot and, once the backend has
-// confirmed it, commits it to .info at once, so that a crash loses at most
-// the part being spooled. The request's goroutine touches .info only after
-// wait(), so the two never write it at the same time.
-func (w *partWriter) upload(job *partJob) {
-	job.done <- w.uploadAndCommit(job)
-}
-
-func (w *partWriter) uploadAndCommit(job *partJob) error {
-	lim := w.u.s.cfg.Limiter
-	if err := lim.Acquire(w.ctx); err != nil {
-		return err
+// run sends one part under a limiter slot and, once the backend has
+// confirmed it and every earlier part is committed, commits it to .info at
+// once, so that a crash loses at most the parts not yet confirmed. Commits
+// happen one after the other in part order, and the request's goroutine
+// touches .info only after wait(), so .info is never written twice at once.
+func (w *partWriter) run(job *partJob) {
+	defer close(job.done)
+	job.err = w.uploadPart(job)
+	if job.prev != nil {
+		<-job.prev.done
+		if job.prev.err != nil && job.err == nil {
+			job.err = errEarlierPart
+		}
 	}
-	body := io.NewSectionReader(job.file, 0, job.size)
-	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.u.key, w.u.info.MultipartID, int32(job.num), body, job.size)
-	lim.Release()
-	if err != nil {
-		return err
+	if job.err != nil {
+		return
 	}
 	e := &w.u.info.Enc
 	e.Committed += job.size
 	e.TailLen = 0
-	return w.u.save(w.ctx, job.state)
+	job.err = w.u.save(w.ctx, job.state)
 }
 
-// wait blocks until the part in flight is confirmed and committed.
-func (w *partWriter) wait() error {
-	job := w.inflight
-	if job == nil {
-		return nil
-	}
-	w.inflight = nil
-	err := <-job.done
-	job.file.Close()
-	if err != nil {
+func (w *partWriter) uploadPart(job *partJob) error {
+	lim := w.u.s.cfg.Limiter
+	if err := lim.Acquire(w.ctx); err != nil {
 		return err
 	}
+	defer lim.Release()
+	body := io.NewSectionReader(job.file, 0, job.size)
+	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.u.key, w.u.info.MultipartID, int32(job.num), body, job.size)
+	return err
+}
+
+// waitOldest blocks until the oldest part in flight is committed (or
+// failed) and drops its spool file.
+func (w *partWriter) waitOldest() error {
+	job := w.inflight[0]
+	w.inflight = w.inflight[1:]
+	<-job.done
+	job.file.Close()
+	if job.err != nil {
+		return job.err
+	}
 	w.committed += job.size
+	return nil
+}
+
+// wait blocks until every part in flight is committed.
+func (w *partWriter) wait() error {
+	for len(w.inflight) > 0 {
+		if err := w.waitOldest(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -197,12 +233,13 @@ func (w *partWriter) finish(final bool) error {
 	return w.u.save(w.ctx, w.base)
 }
 
-// close waits for a part still in flight and drops the spool files.
+// close waits for the parts still in flight and drops the spool files.
 func (w *partWriter) close() {
-	if w.inflight != nil {
-		<-w.inflight.done
-		w.inflight.file.Close()
+	for _, job := range w.inflight {
+		<-job.done
+		job.file.Close()
 	}
+	w.inflight = nil
 	if w.file != nil {
 		w.file.Close()
 	}
