@@ -1,5 +1,53 @@
 // Package hooks holds what tusvault checks and decides about a request
-// before tusd's handler stores a byte: today, the strict parsing of the
-// client's Upload-Metadata header; routing, authorization and tusd-style
-// external hooks come next.
+// before tusd's handler stores a byte: bearer tokens, the routing of new
+// uploads, the authorization of every request on an existing one, and
+// tusd-compatible external hooks.
+//
+// # Routing
+//
+// A Policy's PreCreate (tusd's pre-create callback) parses Upload-Metadata
+// strictly (ParseMetadata), verifies the creator's token and hands out the
+// upload id, which is also the object key and carries the route:
+//
+//	home/<Segment(sub)>/<rand>                       home token
+//	guest/<Segment(owner)>/<Segment(share)>/<rand>   guest (share) token
+//	public/<rand>                                    open uploads (-auth=none)
+//
+// <rand> is 128 random bits in hex; the prefixes are configurable. File
+// names never enter keys. The real account, owner and share names go to
+// the upload's Storage ("Route", "Owner", "Share"), which the store seals
+// into .info. Per-route limits (Config.HomeMaxSize, GuestMaxSize and the
+// token's max_size: the smaller wins; the token's types against the
+// declared filetype; max_files per share, counted by listing the share's
+// .info objects plus the ids handed out and not yet stored) refuse a
+// creation before anything is written.
+//
+// # Authorization without a lookup
+//
+// Middleware runs in front of tusd. Because the store binds every .info to
+// its key (and every AAD and the v1 tag bind the id), the route, owner and
+// share segments of an id are the route recorded for that upload: the
+// access check reads them from the URL and needs no storage round trip.
+// This replaces a short-lived cache of .info: it is strictly cheaper and
+// cannot go stale. A refused request never reaches tusd, so it takes no
+// upload lock and never asks a running PATCH to release one.
+//
+// Multi-hour uploads outlive short-lived tokens: a token whose signature
+// is valid and that expired less than the resume grace ago
+// (AuthConfig.ResumeGrace) may still HEAD, PATCH or DELETE an upload of its
+// own account or share; creating and downloading always need a live token.
+//
+// # External hooks
+//
+// HookHandler wraps a tusd hook backend (pkg/hooks/http, grpc, file,
+// plugin) so that our routing runs first and the external pre-create hook
+// sees, and may still reject, the routed upload; post-finish events carry
+// the stored Storage (route, owner, share, key, v1 tag) and size, never key
+// material.
+//
+// # Downloads
+//
+// For a GET the Middleware replaces the Content-Disposition tusd derives
+// from the client's filename by ContentDisposition's: no path separators,
+// control characters or quotes, RFC 6266 filename* for non-ASCII names.
 package hooks

@@ -1,0 +1,225 @@
+package hooks
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// Middleware authorizes every request before tusd sees it. Mount it after
+// http.StripPrefix(basePath), so that r.URL.Path is "" for the creation
+// endpoint and the upload id otherwise, and before store.BodyProbe and the
+// tusd handler:
+//
+//	http.StripPrefix(base, policy.Middleware(store.BodyProbe(tusHandler)))
+//
+// The method is tusd's: X-HTTP-Method-Override on a POST replaces it.
+// OPTIONS passes. On the creation endpoint a POST needs a live token
+// (unless uploads are open); other methods pass (tusd answers 405). On an
+// upload, the id alone says whose it is (see Route): no storage is read.
+// An id this policy cannot have handed out is 404; with open uploads only
+// public ids are served, to anyone; otherwise public ids are 404, a missing
+// or invalid token is 401, and then:
+//
+//	home upload   its account (home token, Segment(sub) = owner):
+//	              HEAD, PATCH, GET, DELETE
+//	guest upload  a guest token of the same owner and share:
+//	              HEAD, PATCH, DELETE (GET: 403)
+//	              the share's owner (home token, Segment(sub) = owner):
+//	              HEAD, GET (PATCH, DELETE: 403)
+//	anyone else   404, as if the upload did not exist
+//
+// A token expired less than the resume grace ago (Claims.Expired) may
+// only HEAD, PATCH or DELETE an upload of its own account or share (the
+// uploader's role above); anything else is 401.
+//
+// A refused request never reaches tusd, so it never takes the upload's lock
+// or asks its holder to release it: a stranger cannot interrupt a running
+// PATCH. For an allowed GET the Content-Disposition tusd sets is replaced
+// by ContentDisposition of the upload's filename.
+func (p *Policy) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method
+		if o := r.Header.Get("X-HTTP-Method-Override"); method == http.MethodPost && o != "" {
+			method = o
+		}
+		if method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// tusd reads the id exactly so (extractIDFromPath).
+		id := strings.Trim(r.URL.Path, "/")
+		if id == "" {
+			p.serveCreation(w, r, method, next)
+			return
+		}
+		rt, ok := p.layout.parse(id)
+		if !ok {
+			p.refuse(w, r, method, errNotFound)
+			return
+		}
+		switch method {
+		case http.MethodHead, http.MethodPatch, http.MethodGet, http.MethodDelete:
+		default:
+			p.refuse(w, r, method, errMethodNotAllowed)
+			return
+		}
+		if err := p.authorize(r, rt, method); err != nil {
+			p.log.DebugContext(r.Context(), "request refused", "method", method, "id", id, "code", err.ErrorCode)
+			p.refuse(w, r, method, *err)
+			return
+		}
+		if method == http.MethodGet {
+			w = &dispositionWriter{ResponseWriter: w}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveCreation checks the token of a creation request and releases the
+// max_files reservation PreCreate made for it once tusd is done: by then
+// the upload's .info exists (and listings show it) or the creation failed.
+func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method string, next http.Handler) {
+	if method != http.MethodPost {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if !p.open() {
+		c, err := p.claims(r.Context(), r.Header.Get("Authorization"))
+		if err == nil && c.Expired {
+			err = errTokenExpired
+		}
+		if err != nil {
+			herr := p.asClientError(r.Context(), "authorize", err)
+			p.log.DebugContext(r.Context(), "request refused", "method", method, "code", herr.ErrorCode)
+			p.refuse(w, r, method, herr)
+			return
+		}
+	}
+	h := &creation{}
+	defer func() {
+		if dir, id := h.get(); id != "" {
+			p.unreserve(dir, id)
+		}
+	}()
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), creationKey{}, h)))
+}
+
+// authorize decides a request on an existing upload; nil allows it.
+func (p *Policy) authorize(r *http.Request, rt Route, method string) *handler.Error {
+	if p.open() {
+		if rt.Kind == RoutePublic {
+			return nil
+		}
+		return &errNotFound
+	}
+	if rt.Kind == RoutePublic {
+		return &errNotFound
+	}
+	c, err := p.claims(r.Context(), r.Header.Get("Authorization"))
+	if err != nil {
+		herr := p.asClientError(r.Context(), "authorize", err)
+		return &herr
+	}
+	return access(rt, c, method)
+}
+
+// role of a token on an upload.
+type role int
+
+const (
+	roleNone       role = iota
+	roleUploader        // the upload's account (home) or share (guest)
+	roleShareOwner      // the owner of a guest upload's share
+)
+
+func roleOf(rt Route, c Claims) role {
+	switch {
+	case rt.Kind == RouteHome && c.Kind == KindHome && Segment(c.Subject) == rt.Owner:
+		return roleUploader
+	case rt.Kind == RouteGuest && c.Kind == KindGuest && Segment(c.Owner) == rt.Owner && Segment(c.Share) == rt.Share:
+		return roleUploader
+	case rt.Kind == RouteGuest && c.Kind == KindHome && Segment(c.Subject) == rt.Owner:
+		return roleShareOwner
+	}
+	return roleNone
+}
+
+// access is the rule table of Middleware for verified claims c.
+func access(rt Route, c Claims, method string) *handler.Error {
+	r := roleOf(rt, c)
+	if c.Expired {
+		if r == roleUploader && method != http.MethodGet {
+			return nil
+		}
+		return &errTokenExpired
+	}
+	switch r {
+	case roleUploader:
+		if rt.Kind == RouteGuest && method == http.MethodGet {
+			return &errGuestCannotDownload
+		}
+		return nil
+	case roleShareOwner:
+		if method == http.MethodHead || method == http.MethodGet {
+			return nil
+		}
+		return &errOwnerReadOnly
+	}
+	return &errNotFound
+}
+
+// dispositionWriter replaces the Content-Disposition tusd set on a GET by
+// a sanitized one, just before the header is sent.
+type dispositionWriter struct {
+	http.ResponseWriter
+	fixed bool
+}
+
+func (d *dispositionWriter) fix() {
+	if d.fixed {
+		return
+	}
+	d.fixed = true
+	h := d.Header()
+	if cd := h.Get("Content-Disposition"); cd != "" {
+		h.Set("Content-Disposition", rewriteDisposition(cd))
+	}
+}
+
+func (d *dispositionWriter) WriteHeader(code int) {
+	d.fix()
+	d.ResponseWriter.WriteHeader(code)
+}
+
+func (d *dispositionWriter) Write(b []byte) (int, error) {
+	d.fix()
+	return d.ResponseWriter.Write(b)
+}
+
+// FlushError lets http.ResponseController flush without skipping fix.
+func (d *dispositionWriter) FlushError() error {
+	d.fix()
+	return http.NewResponseController(d.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection (tusd sets
+// read and write deadlines through it).
+func (d *dispositionWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
+
+// rewriteDisposition turns the header tusd writes, `<kind>;filename=` and
+// the Go-quoted (strconv.Quote) file name, into ContentDisposition's.
+func rewriteDisposition(cd string) string {
+	kind, rest, _ := strings.Cut(cd, ";")
+	name := ""
+	if q, ok := strings.CutPrefix(strings.TrimSpace(rest), "filename="); ok {
+		var err error
+		if name, err = strconv.Unquote(q); err != nil {
+			name = fallbackFilename
+		}
+	}
+	return ContentDisposition(strings.TrimSpace(kind), name)
+}

@@ -1,0 +1,143 @@
+package hooks
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+	tushooks "github.com/tus/tusd/v2/pkg/hooks"
+)
+
+// freshInfoTimeout bounds the .info read that refreshes a post-finish
+// event.
+const freshInfoTimeout = 30 * time.Second
+
+// HookHandler returns the hook handler to give tusd's
+// hooks.NewHandlerWithHooks, and the events to enable with it: enabled
+// plus pre-create, which always runs our routing (PreCreate). external is
+// the user's hook backend (tusd's pkg/hooks/http, grpc, file or plugin
+// handler), or nil for none, in which case enabled is ignored and only
+// pre-create is returned. uploads is the data store, to refresh post-finish
+// events.
+//
+// The composite handler:
+//   - Setup sets up external.
+//   - pre-create runs PreCreate first; its refusal rejects the upload with
+//     its own status and body. Then, if the user enabled pre-create, the
+//     external hook sees the event with our upload id and Storage set (tusd
+//     itself would pass an empty id) and may reject it (tusd's 400
+//     ERR_UPLOAD_REJECTED unless its HTTPResponse says otherwise), add to
+//     the HTTP response, or replace the metadata; changes to the id or to
+//     Storage are ignored (and logged). An external hook that fails is a
+//     500 with a generic body.
+//   - post-finish is forwarded with the upload's fresh FileInfo: Storage
+//     then holds Type, Bucket, Key, Route, Owner, Share and the v1 Tag
+//     (base64); never key material.
+//   - other events are forwarded as they are when the user enabled them
+//     (a post-receive hook can stop an upload as in tusd).
+func (p *Policy) HookHandler(external tushooks.HookHandler, enabled []tushooks.HookType, uploads handler.DataStore) (tushooks.HookHandler, []tushooks.HookType) {
+	h := &hookHandler{p: p, ext: external, uploads: uploads, enabled: map[tushooks.HookType]bool{}}
+	events := []tushooks.HookType{tushooks.HookPreCreate}
+	if external == nil {
+		return h, events
+	}
+	for _, e := range enabled {
+		h.enabled[e] = true
+		if !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	return h, events
+}
+
+type hookHandler struct {
+	p       *Policy
+	ext     tushooks.HookHandler
+	enabled map[tushooks.HookType]bool
+	uploads handler.DataStore
+}
+
+var _ tushooks.HookHandler = (*hookHandler)(nil)
+
+func (h *hookHandler) Setup() error {
+	if h.ext == nil {
+		return nil
+	}
+	return h.ext.Setup()
+}
+
+func (h *hookHandler) InvokeHook(req tushooks.HookRequest) (tushooks.HookResponse, error) {
+	if req.Type == tushooks.HookPreCreate {
+		return h.preCreate(req.Event)
+	}
+	if h.ext == nil || !h.enabled[req.Type] {
+		return tushooks.HookResponse{}, nil
+	}
+	if req.Type == tushooks.HookPostFinish {
+		req.Event = h.refresh(req.Event)
+	}
+	return h.ext.InvokeHook(req)
+}
+
+func (h *hookHandler) preCreate(ev handler.HookEvent) (tushooks.HookResponse, error) {
+	ctx := eventContext(ev)
+	resp, changes, err := h.p.PreCreate(ev)
+	if err != nil {
+		// A refusal is not a hook failure: reject with our answer.
+		herr := h.p.asClientError(ctx, "pre-create", err)
+		return tushooks.HookResponse{RejectUpload: true, HTTPResponse: herr.HTTPResponse}, nil
+	}
+	if h.ext == nil || !h.enabled[tushooks.HookPreCreate] {
+		return tushooks.HookResponse{HTTPResponse: resp, ChangeFileInfo: changes}, nil
+	}
+	ev.Upload.ID = changes.ID
+	ev.Upload.Storage = maps.Clone(changes.Storage)
+	res, err := h.ext.InvokeHook(tushooks.HookRequest{Type: tushooks.HookPreCreate, Event: ev})
+	if err != nil {
+		h.p.unreserveID(changes.ID)
+		h.p.log.ErrorContext(ctx, "pre-create hook failed", "id", changes.ID, "error", err)
+		return tushooks.HookResponse{}, errHookFailed
+	}
+	if res.RejectUpload {
+		h.p.unreserveID(changes.ID)
+		return tushooks.HookResponse{RejectUpload: true, HTTPResponse: res.HTTPResponse}, nil
+	}
+	ext := res.ChangeFileInfo
+	if (ext.ID != "" && ext.ID != changes.ID) || (ext.Storage != nil && !maps.Equal(ext.Storage, changes.Storage)) {
+		h.p.log.WarnContext(ctx, "pre-create hook tried to change the upload id or storage; ignored", "id", changes.ID)
+	}
+	if ext.MetaData != nil {
+		changes.MetaData = ext.MetaData
+	}
+	return tushooks.HookResponse{HTTPResponse: resp.MergeWith(res.HTTPResponse), ChangeFileInfo: changes}, nil
+}
+
+// refresh replaces the event's upload by the store's current FileInfo,
+// which carries the tag of a finished upload.
+func (h *hookHandler) refresh(ev handler.HookEvent) handler.HookEvent {
+	if h.uploads == nil {
+		return ev
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(eventContext(ev)), freshInfoTimeout)
+	defer cancel()
+	up, err := h.uploads.GetUpload(ctx, ev.Upload.ID)
+	var info handler.FileInfo
+	if err == nil {
+		info, err = up.GetInfo(ctx)
+	}
+	if err != nil {
+		h.p.log.WarnContext(ctx, "post-finish: could not reload the upload's info; sending tusd's", "id", ev.Upload.ID, "error", err)
+		return ev
+	}
+	ev.Upload = info
+	return ev
+}
+
+func eventContext(ev handler.HookEvent) context.Context {
+	if ev.Context != nil {
+		return ev.Context
+	}
+	return context.Background()
+}

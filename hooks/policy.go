@@ -1,0 +1,222 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// UploadLister lists upload ids by prefix; *store.Store implements it.
+type UploadLister interface {
+	UploadIDs(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Config configures a Policy. The zero value of every optional field selects
+// the default written beside it.
+type Config struct {
+	// Auth verifies bearer tokens. Default nil: open uploads (-auth=none),
+	// tusd's behaviour: anyone may create an upload (routed to
+	// <PublicPrefix>/<id>) and anyone with its URL may act on it.
+	Auth *Verifier
+	// HomePrefix, GuestPrefix and PublicPrefix are the first segment of the
+	// ids (and object keys) of each route. Defaults "home", "guest" and
+	// "public"; each one segment of [a-z0-9_-], all different.
+	HomePrefix, GuestPrefix, PublicPrefix string
+	// HomeMaxSize and GuestMaxSize bound one upload of each route in bytes
+	// (-home-max-size, -guest-max-size); a token's max_size applies too and
+	// the smaller wins. Default 0: no limit of their own.
+	HomeMaxSize, GuestMaxSize int64
+	// Uploads counts a share's uploads for max_files: the *store.Store.
+	// Required with Auth.
+	Uploads UploadLister
+	// Cors, when set, makes the middleware's own error answers carry the
+	// CORS headers tusd would add, so that browsers can read them (pass
+	// the tusd handler's configuration). Default nil: none.
+	Cors *handler.CorsConfig
+	// Logger receives refusals (debug) and failures. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c *Config) validate() error {
+	if c.HomePrefix == "" {
+		c.HomePrefix = RouteHome
+	}
+	if c.GuestPrefix == "" {
+		c.GuestPrefix = RouteGuest
+	}
+	if c.PublicPrefix == "" {
+		c.PublicPrefix = RoutePublic
+	}
+	for _, p := range []string{c.HomePrefix, c.GuestPrefix, c.PublicPrefix} {
+		if !validPrefix(p) {
+			return fmt.Errorf("hooks: route prefix %q is not one segment of [a-z0-9_-]", p)
+		}
+	}
+	if c.HomePrefix == c.GuestPrefix || c.HomePrefix == c.PublicPrefix || c.GuestPrefix == c.PublicPrefix {
+		return errors.New("hooks: the home, guest and public prefixes must differ")
+	}
+	if c.HomeMaxSize < 0 || c.GuestMaxSize < 0 {
+		return errors.New("hooks: negative maximum upload size")
+	}
+	if c.Auth != nil && c.Uploads == nil {
+		return errors.New("hooks: Uploads is required with Auth (max_files counts a share's uploads)")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Policy routes new uploads and authorizes every request on existing ones.
+// It is safe for concurrent use.
+type Policy struct {
+	cfg    Config
+	layout layout
+	log    *slog.Logger
+	now    func() time.Time
+
+	// counts holds, per account or share directory, the ids handed out by
+	// PreCreate for max_files that no listing has shown yet.
+	mu        sync.Mutex
+	counts    map[string]*dirCount
+	lastSweep time.Time
+}
+
+// New returns a policy for cfg, checking it and filling in its defaults.
+func New(cfg Config) (*Policy, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Policy{
+		cfg:    cfg,
+		layout: layout{home: cfg.HomePrefix, guest: cfg.GuestPrefix, public: cfg.PublicPrefix},
+		log:    cfg.Logger,
+		now:    time.Now,
+		counts: map[string]*dirCount{},
+	}, nil
+}
+
+// open reports whether the policy serves open uploads (-auth=none).
+func (p *Policy) open() bool { return p.cfg.Auth == nil }
+
+// ParseID returns the route an upload id carries; ok is false for an id
+// this policy cannot have handed out.
+func (p *Policy) ParseID(id string) (rt Route, ok bool) { return p.layout.parse(id) }
+
+// ID renders rt as an upload id (the object key).
+func (p *Policy) ID(rt Route) string { return p.layout.id(rt) }
+
+// Client-visible errors (tus-style bodies: "CODE: message"). Messages
+// never carry a token, a key or a storage detail.
+var (
+	errNoToken      = authError("ERR_UNAUTHORIZED", "a bearer token is required", `Bearer realm="tusvault"`)
+	errBadToken     = authError("ERR_INVALID_TOKEN", "the bearer token is not valid", `Bearer realm="tusvault", error="invalid_token"`)
+	errTokenExpired = authError("ERR_TOKEN_EXPIRED", "the bearer token has expired", `Bearer realm="tusvault", error="invalid_token", error_description="the token has expired"`)
+
+	errNotFound            = handler.NewError("ERR_UPLOAD_NOT_FOUND", "upload not found", http.StatusNotFound)
+	errGuestCannotDownload = handler.NewError("ERR_GUEST_CANNOT_DOWNLOAD", "a guest token cannot download uploads", http.StatusForbidden)
+	errOwnerReadOnly       = handler.NewError("ERR_UPLOAD_READ_ONLY", "the owner of a share may only read its guests' uploads", http.StatusForbidden)
+	errMethodNotAllowed    = withHeader(handler.NewError("ERR_METHOD_NOT_ALLOWED", "method not allowed", http.StatusMethodNotAllowed), "Allow", "GET, HEAD, PATCH, DELETE")
+
+	errFileType       = handler.NewError("ERR_FILE_TYPE_NOT_ALLOWED", "the token does not allow this file type", http.StatusForbidden)
+	errMaxFiles       = handler.NewError("ERR_MAX_FILES_REACHED", "the share holds the most files its token allows", http.StatusForbidden)
+	errLengthRequired = handler.NewError("ERR_UPLOAD_LENGTH_REQUIRED", "a size limit applies: declare Upload-Length instead of deferring it", http.StatusBadRequest)
+	errInternal       = handler.NewError("ERR_INTERNAL_SERVER_ERROR", "the request could not be processed; retry later", http.StatusInternalServerError)
+	errHookFailed     = handler.NewError("ERR_INTERNAL_SERVER_ERROR", "the pre-create hook failed; retry later", http.StatusInternalServerError)
+)
+
+func errTooLarge(size, limit int64) error {
+	return handler.NewError("ERR_UPLOAD_SIZE_EXCEEDED",
+		fmt.Sprintf("an upload of %d bytes exceeds the limit of %d bytes", size, limit), http.StatusRequestEntityTooLarge)
+}
+
+func authError(code, msg, challenge string) handler.Error {
+	return withHeader(handler.NewError(code, msg, http.StatusUnauthorized), "WWW-Authenticate", challenge)
+}
+
+func withHeader(e handler.Error, key, value string) handler.Error {
+	e.HTTPResponse.Header[key] = value
+	return e
+}
+
+// asClientError returns err as a handler.Error, replacing anything else by
+// the generic errInternal (after logging it).
+func (p *Policy) asClientError(ctx context.Context, op string, err error) handler.Error {
+	var herr handler.Error
+	if errors.As(err, &herr) {
+		return herr
+	}
+	p.log.ErrorContext(ctx, "request failed", "op", op, "error", err)
+	return errInternal
+}
+
+// claims verifies the bearer token of an Authorization header value. The
+// claims it returns name an account (home) or a share (guest); Expired may
+// be set.
+func (p *Policy) claims(ctx context.Context, authorization string) (Claims, error) {
+	raw, err := BearerToken(authorization)
+	if err != nil {
+		return Claims{}, errNoToken
+	}
+	c, err := p.cfg.Auth.Verify(raw)
+	if err != nil {
+		p.log.DebugContext(ctx, "token refused", "error", err)
+		return Claims{}, errBadToken
+	}
+	switch {
+	case c.Kind == KindHome && c.Subject != "":
+	case c.Kind == KindGuest && c.Owner != "" && c.Share != "":
+	default:
+		p.log.DebugContext(ctx, "token refused", "error", "no account or share", "kind", c.Kind)
+		return Claims{}, errBadToken
+	}
+	return c, nil
+}
+
+// refuse writes e as tusd would: status, Tus-Resumable, the "CODE:
+// message" body (none for HEAD), and CORS headers when the origin is
+// allowed.
+func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, method string, e handler.Error) {
+	h := w.Header()
+	p.corsHeaders(h, r)
+	h.Set("Tus-Resumable", "1.0.0")
+	h.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range e.HTTPResponse.Header {
+		h.Set(k, v)
+	}
+	body := e.HTTPResponse.Body
+	if method == http.MethodHead {
+		body = ""
+	}
+	if body != "" {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(e.HTTPResponse.StatusCode)
+	if body != "" {
+		io.WriteString(w, body)
+	}
+}
+
+// corsHeaders adds the headers tusd's middleware adds to an actual
+// (non-preflight) request from an allowed origin.
+func (p *Policy) corsHeaders(h http.Header, r *http.Request) {
+	cors := p.cfg.Cors
+	origin := r.Header.Get("Origin")
+	if cors == nil || cors.Disable || origin == "" || cors.AllowOrigin == nil || !cors.AllowOrigin.MatchString(origin) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Vary", "Origin")
+	if cors.AllowCredentials {
+		h.Add("Access-Control-Allow-Credentials", "true")
+	}
+	h.Add("Access-Control-Expose-Headers", cors.ExposeHeaders)
+}

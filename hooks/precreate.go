@@ -1,0 +1,250 @@
+package hooks
+
+import (
+	"context"
+	"mime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// PreCreate is tusd's pre-create callback: it checks the Upload-Metadata
+// header strictly, verifies the creator's token, applies the route's
+// limits and hands out the upload id that carries the route. The route,
+// the owner and the share (real names, not segments) go to Storage, which
+// the store records in .info. Errors are handler.Error values.
+//
+// Limits: the smallest non-zero of the route's flag (HomeMaxSize,
+// GuestMaxSize) and the token's max_size bounds Upload-Length (413), and a
+// deferred length is refused while a limit applies (400): it could not be
+// checked. A token's types must match the declared "filetype" (403), and
+// its max_files bounds the uploads of its share (or account) (403),
+// counted from the object store plus the ids handed out and not yet
+// stored.
+func (p *Policy) PreCreate(ev handler.HookEvent) (handler.HTTPResponse, handler.FileInfoChanges, error) {
+	var none handler.HTTPResponse
+	meta, err := ParseMetadata(ev.HTTPRequest.Header.Get("Upload-Metadata"))
+	if err != nil {
+		return none, handler.FileInfoChanges{}, err
+	}
+	ctx := ev.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if p.open() {
+		return none, p.changes(Route{Kind: RoutePublic, Rand: newRand()}, "", ""), nil
+	}
+	c, err := p.claims(ctx, ev.HTTPRequest.Header.Get("Authorization"))
+	if err != nil {
+		return none, handler.FileInfoChanges{}, err
+	}
+	if c.Expired {
+		return none, handler.FileInfoChanges{}, errTokenExpired
+	}
+	var (
+		rt           Route
+		owner, share string
+		limit        int64
+	)
+	if c.Kind == KindGuest {
+		rt = Route{Kind: RouteGuest, Owner: Segment(c.Owner), Share: Segment(c.Share), Rand: newRand()}
+		owner, share = c.Owner, c.Share
+		limit = smallestLimit(p.cfg.GuestMaxSize, c.MaxSize)
+	} else {
+		rt = Route{Kind: RouteHome, Owner: Segment(c.Subject), Rand: newRand()}
+		owner = c.Subject
+		limit = smallestLimit(p.cfg.HomeMaxSize, c.MaxSize)
+	}
+	if limit > 0 {
+		if ev.Upload.SizeIsDeferred {
+			return none, handler.FileInfoChanges{}, errLengthRequired
+		}
+		if ev.Upload.Size > limit {
+			return none, handler.FileInfoChanges{}, errTooLarge(ev.Upload.Size, limit)
+		}
+	}
+	if len(c.Types) > 0 && !typeAllowed(c.Types, meta["filetype"]) {
+		return none, handler.FileInfoChanges{}, errFileType
+	}
+	changes := p.changes(rt, owner, share)
+	if c.MaxFiles > 0 {
+		if err := p.reserve(ctx, p.layout.dir(rt), changes.ID, c.MaxFiles); err != nil {
+			return none, handler.FileInfoChanges{}, p.asClientError(ctx, "count uploads", err)
+		}
+	}
+	p.log.DebugContext(ctx, "upload routed", "id", changes.ID, "route", rt.Kind)
+	return none, changes, nil
+}
+
+// changes is what PreCreate hands tusd for rt.
+func (p *Policy) changes(rt Route, owner, share string) handler.FileInfoChanges {
+	id := p.layout.id(rt)
+	storage := map[string]string{"Route": rt.Kind, "Key": id}
+	if owner != "" {
+		storage["Owner"] = owner
+	}
+	if share != "" {
+		storage["Share"] = share
+	}
+	return handler.FileInfoChanges{ID: id, Storage: storage}
+}
+
+// smallestLimit is the smallest non-zero limit (0: none).
+func smallestLimit(a, b int64) int64 {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}
+
+// typeAllowed reports whether the declared filetype matches one of the
+// patterns: "type/subtype", "type/*" or "*/*", case-insensitively,
+// parameters ignored. A missing or malformed filetype matches nothing.
+func typeAllowed(patterns []string, filetype string) bool {
+	mt, _, err := mime.ParseMediaType(filetype)
+	if err != nil {
+		return false
+	}
+	major, minor, ok := strings.Cut(mt, "/")
+	if !ok || major == "" || minor == "" || major == "*" || minor == "*" {
+		return false
+	}
+	for _, pat := range patterns {
+		pat = strings.ToLower(strings.TrimSpace(pat))
+		pmajor, pminor, ok := strings.Cut(pat, "/")
+		switch {
+		case !ok:
+		case pmajor == "*" && pminor == "*":
+			return true
+		case pmajor == major && (pminor == "*" || pminor == minor):
+			return true
+		}
+	}
+	return false
+}
+
+// max_files accounting. An id handed out by PreCreate is "reserved" until
+// the creation request ends (Middleware releases it: by then the .info
+// exists or the creation failed), until a listing shows it, or after
+// reservationTTL, whichever comes first. Counting and reserving happen
+// under one lock per directory, so concurrent creations for one share
+// cannot overshoot the limit.
+const reservationTTL = 2 * time.Minute
+
+type dirCount struct {
+	mu       sync.Mutex
+	refs     int                  // guarded by Policy.mu
+	reserved map[string]time.Time // id → expiry, guarded by mu
+}
+
+// acquireDir returns dir's counter; call the returned func when done.
+func (p *Policy) acquireDir(dir string) (*dirCount, func()) {
+	p.mu.Lock()
+	now := p.now()
+	if now.Sub(p.lastSweep) > reservationTTL {
+		p.lastSweep = now
+		for k, dc := range p.counts {
+			if dc.refs == 0 {
+				dropExpired(dc.reserved, now)
+				if len(dc.reserved) == 0 {
+					delete(p.counts, k)
+				}
+			}
+		}
+	}
+	dc := p.counts[dir]
+	if dc == nil {
+		dc = &dirCount{reserved: map[string]time.Time{}}
+		p.counts[dir] = dc
+	}
+	dc.refs++
+	p.mu.Unlock()
+	return dc, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		// With no reference left nobody can hold dc.mu.
+		if dc.refs--; dc.refs == 0 && len(dc.reserved) == 0 {
+			delete(p.counts, dir)
+		}
+	}
+}
+
+func dropExpired(reserved map[string]time.Time, now time.Time) {
+	for id, exp := range reserved {
+		if now.After(exp) {
+			delete(reserved, id)
+		}
+	}
+}
+
+// reserve counts the uploads under dir and, below maxFiles, reserves id.
+func (p *Policy) reserve(ctx context.Context, dir, id string, maxFiles int) error {
+	dc, release := p.acquireDir(dir)
+	defer release()
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	ids, err := p.cfg.Uploads.UploadIDs(ctx, dir)
+	if err != nil {
+		return err
+	}
+	for _, listed := range ids {
+		delete(dc.reserved, listed)
+	}
+	now := p.now()
+	dropExpired(dc.reserved, now)
+	if len(ids)+len(dc.reserved) >= maxFiles {
+		return errMaxFiles
+	}
+	dc.reserved[id] = now.Add(reservationTTL)
+	if h := creationFrom(ctx); h != nil {
+		h.set(dir, id)
+	}
+	return nil
+}
+
+// unreserve ends id's reservation in dir.
+func (p *Policy) unreserve(dir, id string) {
+	dc, release := p.acquireDir(dir)
+	dc.mu.Lock()
+	delete(dc.reserved, id)
+	dc.mu.Unlock()
+	release()
+}
+
+// unreserveID ends the reservation of an id PreCreate handed out, if any.
+func (p *Policy) unreserveID(id string) {
+	if rt, ok := p.layout.parse(id); ok {
+		p.unreserve(p.layout.dir(rt), id)
+	}
+}
+
+// creation links a creation request (Middleware) to the reservation
+// PreCreate made for it.
+type creation struct {
+	mu      sync.Mutex
+	dir, id string
+}
+
+type creationKey struct{}
+
+func (c *creation) set(dir, id string) {
+	c.mu.Lock()
+	c.dir, c.id = dir, id
+	c.mu.Unlock()
+}
+
+func (c *creation) get() (dir, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dir, c.id
+}
+
+func creationFrom(ctx context.Context) *creation {
+	c, _ := ctx.Value(creationKey{}).(*creation)
+	return c
+}
