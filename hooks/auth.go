@@ -1,10 +1,10 @@
 package hooks
 
-// Bearer-token verification (minting is in mint.go, claim checks in
-// claims.go). Tokens are JWTs signed by the
-// host application with one algorithm chosen by the configured key (HS256
+// Bearer-token verification. Tokens are JWTs signed by the host
+// application with one algorithm chosen by the configured key (HS256
 // secret, or an EdDSA, RS256 or ES256 public key); see token.go for the
-// claims and keys.go for the key files.
+// claims, claims.go for their checks, mint.go for minting and keys.go for
+// the key files.
 
 import (
 	"errors"
