@@ -3,9 +3,11 @@ package s3e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -184,6 +186,10 @@ func TestS3FaultsThenResume(t *testing.T) {
 		for tries := 0; err != nil && tries < 40; tries++ {
 			if s := tusclient.Status(err); s != http.StatusInternalServerError {
 				t.Fatalf("upload %d failed with %v, want 500 for a storage fault", i, err)
+			}
+			var se *tusclient.StatusError
+			if errors.As(err, &se) && (strings.Contains(se.Body, r.S3.Bucket) || strings.Contains(se.Body, "SlowDown") || strings.Contains(se.Body, tusclient.UploadID(u)+".")) {
+				t.Fatalf("error body names storage details: %q", se.Body)
 			}
 			surfaced++
 			err = r.Client.Resume(ctx, u, data, []int{2*mib + 3})
