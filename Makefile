@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` serves on the embedded default
-# (local disk under ./data, auto-generated dev keyring); `make test` runs
+# (local disk under ./data, auto-generated dev keyring and token secret,
+# startup links with dev tokens); `make test` runs
 # every test, first installing what the tests need into ./bin (versitygw,
 # the real S3 server the S3 tests start on a loopback port).
 GO ?= go
@@ -40,9 +41,10 @@ fuzz:
 	  done; \
 	done
 
-# Idle and peak RSS of the server while 4 uploads of 1 GiB run at once.
+# Idle and peak RSS of the server while 4 uploads of 1 GiB run at once
+# (open uploads: the load generator sends no tokens).
 rss: build
-	$(GO) run ./internal/rssbench -bin bin/tusvault -uploads 4 -size 1GiB
+	$(GO) run ./internal/rssbench -bin bin/tusvault -uploads 4 -size 1GiB -server-flags=-auth=none
 
 # The comparison's tools in ./bin: tusd (the reference) and versitygw.
 bench-tools: tools $(BIN)/tusd

@@ -71,10 +71,3 @@ func truncate(s string) string {
 	}
 	return s
 }
-
-// CheckMetadata is a tusd PreUploadCreateCallback that refuses a creation
-// whose Upload-Metadata header is malformed.
-func CheckMetadata(ev handler.HookEvent) (handler.HTTPResponse, handler.FileInfoChanges, error) {
-	_, err := ParseMetadata(ev.HTTPRequest.Header.Get("Upload-Metadata"))
-	return handler.HTTPResponse{}, handler.FileInfoChanges{}, err
-}

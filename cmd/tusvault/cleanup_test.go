@@ -78,7 +78,7 @@ func TestServeExpireAfter(t *testing.T) {
 	sweepTimes = func(time.Duration) (time.Duration, time.Duration) { return 0, 50 * time.Millisecond }
 	t.Cleanup(func() { sweepTimes = saved })
 
-	s := startServer(t, "-expire-after", "1s")
+	s := startServer(t, "-expire-after", "1s", "-auth=none")
 	if !strings.Contains(s.stdout.String(), "Removing unfinished uploads idle for more than 1s, checking every 50ms.") {
 		t.Errorf("startup output:\n%s", s.stdout)
 	}
@@ -98,7 +98,7 @@ func TestServeExpireAfter(t *testing.T) {
 	if _, err := c.Patch(ctx, stale, 0, bytes.NewReader(testData[:10]), 10); err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(stale)
+	id := strings.TrimPrefix(stale, s.url) // public/<rand>
 	removed := regexp.MustCompile(`"expired uploads removed" uploads=1 ids=\[` + id + `\]`)
 	s.waitFor(t, removed)
 	if _, err := os.Stat(filepath.Join(s.dir, id+".info")); !os.IsNotExist(err) {

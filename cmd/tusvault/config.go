@@ -48,6 +48,12 @@ type Config struct {
 	DisableConcatenation bool  // -disable-concatenation, always true for now
 	MaxSize              int64 // -max-size, default 0 (no limit)
 
+	// Auth and routing options: -auth (default "jwt"), -auth-secret-file,
+	// -auth-public-key-file, -auth-issuer, -auth-audience,
+	// -auth-resume-grace (24h), -home-max-size, -guest-max-size and the
+	// route prefixes (authflags.go).
+	authFlags
+
 	// CORS options.
 	DisableCors          bool   // -disable-cors, default false
 	CorsAllowOrigin      string // -cors-allow-origin, default ".*"
@@ -73,6 +79,10 @@ type Config struct {
 	// Encryption options (tusvault's own).
 	SpoolDir string // -spool-dir, default "" = <upload-dir>/.tusvault/spool
 
+	// Hook options: tusd's -hooks-* flags and -progress-hooks-interval
+	// (exthooks.go).
+	hookFlags
+
 	// Monitoring and logging options.
 	ShowGreeting    bool   // -show-greeting, default true
 	ShowVersion     bool   // -version, default false
@@ -95,6 +105,7 @@ func defaultConfig() Config {
 		BasePath:                     "/files/",
 		TLSMode:                      tlsMode12,
 		DisableConcatenation:         true,
+		authFlags:                    defaultAuthFlags(),
 		CorsAllowOrigin:              ".*",
 		CorsMaxAge:                   "86400",
 		storageFlags:                 defaultStorageFlags(),
@@ -102,6 +113,7 @@ func defaultConfig() Config {
 		FilelockAcquirerPollInterval: 2 * time.Second,
 		PartSize:                     defaultPartSize,
 		ConcurrentPartUploads:        defaultConcurrentPartUploads,
+		hookFlags:                    defaultHookFlags(),
 		ShowGreeting:                 true,
 		Verbose:                      true,
 		ShowStartupLogs:              true,
@@ -171,6 +183,12 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.storageFlags.validate(); err != nil {
+		return err
+	}
+	if err := c.authFlags.validate(c.useS3()); err != nil {
+		return err
+	}
+	if err := c.hookFlags.validate(); err != nil {
 		return err
 	}
 	if c.ExpireAfter < 0 {

@@ -43,6 +43,25 @@ var tusdDefaults = map[string]string{
 	"shutdown-timeout":                "10s",
 	"acquire-lock-timeout":            "20s",
 	"request-completion-timeout":      "10s",
+
+	"hooks-enabled-events":              "pre-create,post-create,post-receive,post-terminate,post-finish",
+	"progress-hooks-interval":           "1s",
+	"hooks-dir":                         "",
+	"hooks-http":                        "",
+	"hooks-http-forward-headers":        "",
+	"hooks-http-retry":                  "3",
+	"hooks-http-backoff":                "1s",
+	"hooks-http-timeout":                "15s",
+	"hooks-http-size-limit":             "5120",
+	"hooks-grpc":                        "",
+	"hooks-grpc-retry":                  "3",
+	"hooks-grpc-backoff":                "1s",
+	"hooks-grpc-secure":                 "false",
+	"hooks-grpc-server-tls-certificate": "",
+	"hooks-grpc-client-tls-certificate": "",
+	"hooks-grpc-client-tls-key":         "",
+	"hooks-grpc-forward-headers":        "",
+	"hooks-plugin":                      "",
 }
 
 func TestFlagDefaultsMatchTusd(t *testing.T) {
@@ -65,6 +84,15 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 		"spool-dir":               "",
 		"concurrent-part-uploads": "4",
 		"disable-concatenation":   "true",
+		"auth":                    "jwt",
+		"auth-secret-file":        "",
+		"auth-public-key-file":    "",
+		"auth-resume-grace":       "24h0m0s",
+		"home-max-size":           "0",
+		"guest-max-size":          "0",
+		"home-prefix":             "home",
+		"guest-prefix":            "guest",
+		"public-prefix":           "public",
 	} {
 		if f := fs.Lookup(name); f == nil || f.DefValue != want {
 			t.Errorf("-%s: got %v, want default %q", name, f, want)
@@ -86,6 +114,12 @@ func TestParseConfigNoFlags(t *testing.T) {
 		ShowStartupLogs: true, LogFormat: "text", NetworkTimeout: time.Minute,
 		ShutdownTimeout: 10 * time.Second, AcquireLockTimeout: 20 * time.Second,
 		RequestCompletionTimeout: 10 * time.Second,
+		authFlags:                authFlags{Auth: "jwt", AuthResumeGrace: 24 * time.Hour, HomePrefix: "home", GuestPrefix: "guest", PublicPrefix: "public"},
+		hookFlags: hookFlags{
+			HooksEnabledEvents: "pre-create,post-create,post-receive,post-terminate,post-finish", ProgressHooksInterval: time.Second,
+			HooksHTTPRetry: 3, HooksHTTPBackoff: time.Second, HooksHTTPTimeout: 15 * time.Second, HooksHTTPSizeLimit: 5120,
+			HooksGRPCRetry: 3, HooksGRPCBackoff: time.Second,
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

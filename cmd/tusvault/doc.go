@@ -9,15 +9,20 @@
 //	tusvault keys rewrap [flags]        re-wrap every upload's DEK under the primary key
 //	tusvault decrypt [flags] UPLOAD_ID  write a finished upload's plaintext
 //	tusvault cleanup [flags]            one expiry sweep of unfinished uploads
+//	tusvault token home|guest [flags]   mint a bearer token (JWT)
 //	tusvault version | help
 //
 // The serve flags keep tusd's names, meanings and defaults (-host, -port,
 // -base-path, -upload-dir, -max-size, the CORS, TLS, timeout and logging
-// flags, and the -s3-* flags), so that a tusd command line works unchanged
-// where the feature exists; tusvault adds -keyring, -spool-dir,
-// -expire-after and -s3-sdk-checksums, and keeps -part-size and
-// -concurrent-part-uploads as aliases of -s3-part-size and
-// -s3-concurrent-part-uploads. Concatenation is not supported yet.
+// flags, the -s3-* flags and the -hooks-* flags), so that a tusd command
+// line works unchanged where the feature exists (with -auth=none, since
+// tusd's uploads are open); tusvault adds -keyring, -spool-dir,
+// -expire-after, -s3-sdk-checksums and the auth and routing flags
+// (-auth, -auth-*, -home-max-size, -guest-max-size, the route prefixes),
+// and keeps -part-size and -concurrent-part-uploads as aliases of
+// -s3-part-size and -s3-concurrent-part-uploads. Concatenation is not
+// supported yet; only one hook backend may be given (tusd silently picks
+// one).
 //
 // The storage flags (storageFlags: -upload-dir, -keyring and the -s3-*
 // flags that say where the bucket is) are shared by serve, decrypt, keys
@@ -44,16 +49,28 @@
 //     is checked before the bucket;
 //   - the encrypted data store (store), with the process-wide part-upload
 //     limiter (store.NewLimiter) and the spool directory for ciphertext parts;
+//   - the token verifier (auth.go): HS256 with -auth-secret-file (on the
+//     local disk by default <upload-dir>/auth.secret, created 0600 when
+//     missing) or EdDSA/RS256/ES256 with -auth-public-key-file; none with
+//     -auth=none, which prints a loud warning;
+//   - the policy (hooks.Policy): routing of new uploads to
+//     home/<user>/<id>, guest/<owner>/<share>/<id> or public/<id>, and the
+//     access check of every request;
 //   - a tusd StoreComposer holding the store (core, termination, deferred
-//     length, content serving) and tusd's file locker over -upload-dir, or
-//     with S3 tusd's in-memory locker (one instance per bucket and prefix);
-//   - tusd's handler, with concatenation disabled, tusd's CORS defaults
-//     adjusted by the flags and hooks.CheckMetadata refusing a malformed
-//     Upload-Metadata; its golang.org/x/exp/slog logger is adapted to the
-//     log/slog handler everything else logs through (log.go);
+//     length, content serving) and tusd's file locker with its lock files
+//     flat in <upload-dir>/.tusvault/locks ("/" of the ids mapped to "~",
+//     locks.go), or with S3 tusd's in-memory locker (one instance per
+//     bucket and prefix);
+//   - tusd's handler built by tusd's hooks.NewHandlerWithHooks over the
+//     policy's hook handler: its pre-create (strict Upload-Metadata,
+//     token, route, limits) always runs first, then the external hook
+//     backend of the -hooks-* flags, if any (exthooks.go); concatenation
+//     is disabled, tusd's CORS defaults adjusted by the flags; its
+//     golang.org/x/exp/slog logger is adapted to the log/slog handler
+//     everything else logs through (log.go);
 //   - a mux that routes the base path, with and without its trailing slash,
-//     through http.StripPrefix and store.BodyProbe to the handler, and shows
-//     a greeting at "/";
+//     through http.StripPrefix, the policy's middleware and
+//     store.BodyProbe to the handler, and shows a greeting at "/";
 //   - an http.Server like tusd's, whose base context is cancelled with
 //     handler.ErrServerShutdown when shutdown starts, so that uploads in
 //     flight save what they received and are answered 503.
@@ -63,7 +80,10 @@
 // hour) until shutdown; `tusvault cleanup` runs one such sweep.
 //
 // The last startup line is tusd's "You can now upload files to: URL" with
-// the address actually bound (-port=0 picks a free port). On the first
+// the address actually bound (-port=0 picks a free port). With the auto
+// secret, the lines before it are a home link (user "dev") and a guest
+// link (share "dev/demo"), valid 24h, carrying the token in the URL
+// fragment. On the first
 // signal the server stops accepting requests and waits up to
 // -shutdown-timeout for requests in flight; a second signal exits at once.
 //
@@ -72,5 +92,9 @@
 // storage.go (the storage flags, backends and the store), serve.go
 // (handler, listener, server, shutdown), cleanup.go (the expiry sweep and
 // the cleanup command), tls.go (-tls-mode), log.go (loggers), keys.go
-// (keyring and the keys commands), decrypt.go (the decrypt command).
+// (keyring and the keys commands), decrypt.go (the decrypt command),
+// authflags.go and auth.go (the auth flags, keys and startup links),
+// service.go (store, policy and tusd handler), exthooks.go (the hook
+// flags and backends), locks.go (the flat file locker), token.go (the
+// token command), size.go (sizes with units).
 package main

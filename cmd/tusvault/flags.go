@@ -49,6 +49,7 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.BoolVar(&c.DisableConcatenation, "disable-concatenation", c.DisableConcatenation, "Disable support for the concatenation extension (always disabled: tusvault does not support concatenation yet)")
 		fs.Int64Var(&c.MaxSize, "max-size", c.MaxSize, "Maximum size of a single upload in bytes (0: no limit)")
 	})
+	group("Auth and routing options", func() { c.authFlags.register(fs) })
 	group("CORS options", func() {
 		fs.BoolVar(&c.DisableCors, "disable-cors", c.DisableCors, "Disable CORS headers")
 		fs.StringVar(&c.CorsAllowOrigin, "cors-allow-origin", c.CorsAllowOrigin, "Regular expression used to determine if the Origin header is allowed. If not, no CORS headers will be sent. By default, all origins are allowed.")
@@ -77,6 +78,7 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "Directory for ciphertext parts waiting to be stored. Default <upload-dir>/.tusvault/spool")
 		fs.IntVar(&c.ConcurrentPartUploads, "concurrent-part-uploads", c.ConcurrentPartUploads, "Same as -s3-concurrent-part-uploads")
 	})
+	c.hookFlags.register(fs, group)
 	group("Monitoring, logging options", func() {
 		fs.BoolVar(&c.ShowGreeting, "show-greeting", c.ShowGreeting, "Show the greeting message for GET requests to the root path")
 		fs.BoolVar(&c.ShowVersion, "version", c.ShowVersion, "Print tusvault version information")

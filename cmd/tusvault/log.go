@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"strings"
 	"sync"
 
 	expslog "golang.org/x/exp/slog"
@@ -78,6 +79,19 @@ func (o *output) errorf(format string, args ...any) {
 		return
 	}
 	o.stderr.Printf(format, args...)
+}
+
+// warn writes a multi-line warning to stdout whatever -show-startup-logs
+// says: one console line per line in the text format, one warning record
+// in the json format.
+func (o *output) warn(lines ...string) {
+	if o.json {
+		o.log.Warn(strings.Join(lines, " "))
+		return
+	}
+	for _, l := range lines {
+		o.console.Print(l)
+	}
 }
 
 // startup is printf when -show-startup-logs is on.

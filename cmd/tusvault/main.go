@@ -74,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runDecrypt(ctx, args, getenv, stdout, stderr)
 	case "cleanup":
 		err = runCleanup(ctx, args, getenv, stdout, stderr)
+	case "token":
+		err = runToken(ctx, args, stdout)
 	case "version":
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("version: unexpected argument %q", args[0])}
@@ -134,6 +136,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, decryptUsage)
 	case "cleanup":
 		fmt.Fprint(stdout, cleanupUsage)
+	case "token", "token home", "token guest":
+		fmt.Fprint(stdout, tokenUsage)
 	case "version", "help":
 		printUsage(stdout)
 	default:
@@ -151,6 +155,7 @@ Usage:
   tusvault keys rewrap [flags]           re-wrap every upload's data key under the primary key
   tusvault decrypt [flags] UPLOAD_ID     write a finished upload's plaintext (tag verified)
   tusvault cleanup [flags]               remove unfinished uploads idle for -expire-after (24h)
+  tusvault token home|guest [flags]      print a home (account) or guest (share) token
   tusvault version                       print version information
   tusvault help [command]                show this help, or a command's
 
@@ -160,7 +165,11 @@ alike. With -s3-bucket, credentials and region come from the AWS default chain
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, shared config files,
 instance role).
 
-Flags of serve (tusd's names, meanings and defaults, plus the encryption options):
+Uploads need a bearer token (Authorization: Bearer <JWT>) unless -auth=none:
+a home token for an account, or a guest token for a share (tusvault token).
+
+Flags of serve (tusd's names, meanings and defaults, plus the encryption,
+auth and routing options):
 `
 
 // printUsage prints the commands and the serve flags by group.

@@ -45,7 +45,7 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		for _, want := range []string{"keys init", "keys rotate", "keys rewrap", "decrypt", "cleanup", "version", "help"} {
+		for _, want := range []string{"keys init", "keys rotate", "keys rewrap", "decrypt", "cleanup", "token home|guest", "version", "help"} {
 			if !strings.Contains(out, "tusvault "+want) {
 				t.Errorf("%v: usage does not list %q:\n%s", args, want, out)
 			}
@@ -62,7 +62,9 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 		}
 		for _, name := range []string{"keyring", "part-size", "spool-dir", "concurrent-part-uploads", "expire-after",
 			"s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-part-size", "s3-concurrent-part-uploads",
-			"s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums"} {
+			"s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums",
+			"auth", "auth-secret-file", "auth-public-key-file", "auth-issuer", "auth-audience", "auth-resume-grace",
+			"home-max-size", "guest-max-size", "home-prefix", "guest-prefix", "public-prefix"} {
 			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {
 				t.Errorf("%v: usage does not list -%s", args, name)
 			}
@@ -77,6 +79,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{"keys", "rotate", "-h"}, {"keys", "rewrap", "-h"},
 		{"keys", "init", "-h"}, {"help", "keys init"},
 		{"cleanup", "-h"}, {"help", "cleanup"},
+		{"token", "-h"}, {"help", "token"}, {"token", "home", "-h"}, {"token", "guest", "-h"}, {"help", "token guest"},
 	} {
 		out, _, err := runCmd(t, args...)
 		if err != nil {
@@ -114,6 +117,9 @@ func TestUsageErrors(t *testing.T) {
 		{"decrypt"},
 		{"decrypt", "a", "b"},
 		{"help", "nope"},
+		{"token"},
+		{"token", "spin"},
+		{"-auth=foo"},
 	} {
 		_, _, err := runCmd(t, args...)
 		var ue usageError

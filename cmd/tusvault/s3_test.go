@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tusvault/tusvault/hooks"
 	"github.com/tusvault/tusvault/internal/s3server"
 	"github.com/tusvault/tusvault/internal/tusclient"
 )
@@ -82,7 +83,13 @@ func TestServeS3(t *testing.T) {
 	srv := s3server.Start(t)
 	s3Env(t, srv)
 	keyring := newKeyring(t)
-	s := startServer(t, "-s3-bucket", srv.Bucket, "-s3-endpoint", srv.Endpoint, "-keyring", keyring, "-s3-part-size", "5242880")
+	secretFile := filepath.Join(t.TempDir(), "auth.secret")
+	secret, err := hooks.CreateSecretFile(secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "-s3-bucket", srv.Bucket, "-s3-endpoint", srv.Endpoint, "-keyring", keyring, "-s3-part-size", "5242880",
+		"-auth-secret-file", secretFile)
 
 	out := s.stdout.String()
 	for _, want := range []string{
@@ -108,7 +115,7 @@ func TestServeS3(t *testing.T) {
 	// An upload of two parts, metadata included, and back.
 	data := plaintext(t, 6<<20)
 	ctx := context.Background()
-	var c tusclient.Client
+	c := tusclient.Client{Header: bearer(t, secret, hooks.Claims{Subject: "alice"})}
 	u, err := c.Create(ctx, s.url, int64(len(data)), map[string]string{"filename": "secret-report.pdf"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +129,10 @@ func TestServeS3(t *testing.T) {
 	}
 
 	// The bucket holds the data object and its .info, and only ciphertext.
-	id := tusclient.UploadID(u)
+	id := strings.TrimPrefix(u, s.url)
+	if !strings.HasPrefix(id, "home/alice/") {
+		t.Errorf("upload id %q, want home/alice/<id>", id)
+	}
 	files := readTree(t, filepath.Join(srv.Dir, srv.Bucket))
 	if obj, ok := files[id]; !ok || len(obj) != len(data) {
 		t.Errorf("object %s: present %v, %d bytes, want %d", id, ok, len(obj), len(data))
@@ -143,7 +153,7 @@ func TestServeS3MissingBucketFailsFast(t *testing.T) {
 	keyring := newKeyring(t)
 	start := time.Now()
 	err := run(context.Background(), []string{"tusvault", "-host", "127.0.0.1", "-port", "0", "-upload-dir", t.TempDir(),
-		"-keyring", keyring, "-s3-bucket", "no-such-bucket-here", "-s3-endpoint", srv.Endpoint}, noEnv, io.Discard, io.Discard)
+		"-keyring", keyring, "-s3-bucket", "no-such-bucket-here", "-s3-endpoint", srv.Endpoint, "-auth=none"}, noEnv, io.Discard, io.Discard)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("failed after %v", d)
 	}
@@ -165,7 +175,7 @@ func TestServeS3UnreachableFailsFast(t *testing.T) {
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
 	start := time.Now()
 	err = run(context.Background(), []string{"tusvault", "-host", "127.0.0.1", "-port", "0", "-upload-dir", t.TempDir(),
-		"-keyring", keyring, "-s3-bucket", "bucket", "-s3-endpoint", endpoint}, noEnv, io.Discard, io.Discard)
+		"-keyring", keyring, "-s3-bucket", "bucket", "-s3-endpoint", endpoint, "-auth=none"}, noEnv, io.Discard, io.Discard)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("failed after %v", d)
 	}
@@ -184,7 +194,7 @@ func TestServeS3NeedsAnExistingKeyring(t *testing.T) {
 	var stdout syncBuffer
 	// The keyring is checked before the bucket: no S3 server needed.
 	err := run(context.Background(), []string{"tusvault", "-host", "127.0.0.1", "-port", "0", "-upload-dir", dir,
-		"-s3-bucket", "bucket", "-s3-endpoint", "http://127.0.0.1:1"}, noEnv, &stdout, io.Discard)
+		"-s3-bucket", "bucket", "-s3-endpoint", "http://127.0.0.1:1", "-auth=none"}, noEnv, &stdout, io.Discard)
 	path := filepath.Join(dir, "keyring.json")
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "no keyring at "+path) ||
 		!strings.Contains(err.Error(), "tusvault keys init -keyring "+path) {

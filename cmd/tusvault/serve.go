@@ -11,14 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
-
-	"github.com/tusvault/tusvault/hooks"
-	"github.com/tusvault/tusvault/store"
 )
 
 // serve runs the upload server until ctx is cancelled, then shuts it down
@@ -26,11 +22,12 @@ import (
 func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	out := newOutput(stdout, stderr, cfg.LogFormat, cfg.Verbose, cfg.ShowStartupLogs)
 
-	tusHandler, st, err := newTusHandler(ctx, cfg, getenv, out)
+	svc, err := newService(ctx, cfg, getenv, out)
 	if err != nil {
 		return err
 	}
-	out.startup("Supported tus extensions: %s", tusHandler.SupportedExtensions())
+	defer cfg.hookFlags.closeHooks()
+	out.startup("Supported tus extensions: %s", svc.tus.SupportedExtensions())
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" {
@@ -60,12 +57,16 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return fmt.Errorf("unable to create listener: %w", err)
 	}
 
-	server := newHTTPServer(newMux(cfg, tusHandler), cfg, tlsCfg)
+	server := newHTTPServer(newMux(cfg, svc.handler()), cfg, tlsCfg)
 	server.ErrorLog = slog.NewLogLogger(out.log.Handler(), slog.LevelWarn)
 
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
+	}
+	if err := printLinks(svc.auth, out, cfg, scheme, ln.Addr(), svc.uploadDir); err != nil {
+		ln.Close()
+		return err
 	}
 	if cfg.UnixSock == "" {
 		// The last startup line: tests and scripts read the bound port
@@ -84,7 +85,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	go func() {
 		defer close(swept)
 		if cfg.ExpireAfter > 0 {
-			runSweeps(sweepCtx, st, cfg.ExpireAfter, first, every, out.log)
+			runSweeps(sweepCtx, svc.store, cfg.ExpireAfter, first, every, out.log)
 		}
 	}()
 
@@ -122,65 +123,10 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	return nil
 }
 
-// newTusHandler opens the keyring and the encrypted store on the backend
-// the flags select, and returns tusd's handler over them, and the store.
-func newTusHandler(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*handler.Handler, *store.Store, error) {
-	st, locker, err := openServeStore(ctx, cfg, getenv, out)
-	if err != nil {
-		return nil, nil, err
-	}
-	composer := handler.NewStoreComposer()
-	st.UseIn(composer)
-	locker.UseIn(composer)
-
-	out.startup("Using %.2fMB as maximum size.", float64(cfg.MaxSize)/1024/1024)
-
-	h, err := handler.NewHandler(handler.Config{
-		StoreComposer:                    composer,
-		MaxSize:                          cfg.MaxSize,
-		BasePath:                         cfg.basePath(),
-		DisableDownload:                  cfg.DisableDownload,
-		DisableTermination:               cfg.DisableTermination,
-		DisableConcatenation:             true,
-		Cors:                             corsConfig(cfg),
-		Logger:                           out.tusdLog,
-		RespectForwardedHeaders:          cfg.BehindProxy,
-		GracefulRequestCompletionTimeout: cfg.RequestCompletionTimeout,
-		AcquireLockTimeout:               cfg.AcquireLockTimeout,
-		NetworkTimeout:                   cfg.NetworkTimeout,
-		PreUploadCreateCallback:          hooks.CheckMetadata,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("unable to create handler: %w", err)
-	}
-	return h, st, nil
-}
-
-// corsConfig is tusd's default CORS configuration adjusted by the flags, as
-// tusd's CLI does it. cfg is valid, so the origin compiles.
-func corsConfig(cfg Config) *handler.CorsConfig {
-	c := handler.DefaultCorsConfig // a copy
-	c.Disable = cfg.DisableCors
-	c.AllowOrigin = regexp.MustCompile(cfg.CorsAllowOrigin)
-	c.AllowCredentials = cfg.CorsAllowCredentials
-	c.MaxAge = cfg.CorsMaxAge
-	if cfg.CorsAllowMethods != "" {
-		c.AllowMethods += ", " + cfg.CorsAllowMethods
-	}
-	if cfg.CorsAllowHeaders != "" {
-		c.AllowHeaders += ", " + cfg.CorsAllowHeaders
-	}
-	if cfg.CorsExposeHeaders != "" {
-		c.ExposeHeaders += ", " + cfg.CorsExposeHeaders
-	}
-	return &c
-}
-
-// newMux routes the base path, with and without its trailing slash, to the
-// tus handler behind store.BodyProbe, and shows the greeting at "/".
-func newMux(cfg Config, tus http.Handler) *http.ServeMux {
+// newMux routes the base path, with and without its trailing slash, through
+// http.StripPrefix to h (service.handler), and shows the greeting at "/".
+func newMux(cfg Config, h http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
-	h := store.BodyProbe(tus)
 	if cfg.BasePath == "/" {
 		mux.Handle("/", http.StripPrefix("/", h))
 		return mux

@@ -536,11 +536,11 @@ func TestTLSConfigModes(t *testing.T) {
 	}
 }
 
-// A malformed Upload-Metadata header is refused with 400 (hooks.CheckMetadata)
-// instead of being dropped silently, as tusd would.
+// A malformed Upload-Metadata header is refused with 400 (the policy's
+// pre-create) instead of being dropped silently, as tusd would.
 func TestServeRefusesMalformedMetadata(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := startServer(t, "-auth=none")
 	for md, want := range map[string]int{
 		"filename !!!notbase64":  http.StatusBadRequest,
 		"a b c":                  http.StatusBadRequest,

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 
@@ -271,10 +270,9 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 		lk = memorylocker.New()
 	} else {
 		out.startup("Using '%s' as directory storage.", dir)
-		fl := filelocker.New(dir)
-		fl.HolderPollInterval = cfg.FilelockHolderPollInterval
-		fl.AcquirerPollInterval = cfg.FilelockAcquirerPollInterval
-		lk = fl
+		if lk, err = newFlatLocker(lockDir(dir), cfg.FilelockHolderPollInterval, cfg.FilelockAcquirerPollInterval); err != nil {
+			return nil, nil, err
+		}
 	}
 	out.startup("Using keyring %s (%d keys, primary %s).", sf.keyringPath(), len(kr.Keys), kr.Primary)
 

@@ -72,7 +72,7 @@ func TestPartFlagAliases(t *testing.T) {
 
 func TestParseStorageFlags(t *testing.T) {
 	c, err := parseConfig([]string{"-s3-bucket", "b", "-s3-endpoint", "http://127.0.0.1:9000", "-s3-object-prefix", "tv/",
-		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-expire-after", "2h", "-upload-dir", "/srv/tv"})
+		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-expire-after", "2h", "-upload-dir", "/srv/tv", "-auth=none"})
 	if err != nil {
 		t.Fatal(err)
 	}

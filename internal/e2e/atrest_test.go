@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tusvault/tusvault/internal/tusclient"
 )
 
 const secretName = "holiday-photos-secret-name.jpg"
@@ -171,11 +169,11 @@ func TestNothingInClearAtRest(t *testing.T) {
 	}
 	// The server must still serve both (so what is scanned is what it uses).
 	checkGetFull(t, c, ctx, uDone, done)
-	idHalf := tusclient.UploadID(uHalf)
+	idHalf := uploadID(t, uHalf)
 	if info := readInfo(t, dir, idHalf); info.Enc.TailLen == 0 && info.Offset%partSize != 0 {
 		t.Logf("note: half-done upload .info TailLen = 0 at offset %d", info.Offset)
 	}
-	if _, err := os.Stat(findFile(t, dir, idHalf+".part")); err != nil {
+	if _, err := os.Stat(objPath(dir, idHalf, ".part")); err != nil {
 		t.Errorf("half-done upload: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keyring.json")); err != nil {

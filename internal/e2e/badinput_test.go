@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,7 +61,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 	if _, err := c.Patch(ctx, u, 0, bytes.NewReader(data[:first]), first); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +133,13 @@ func TestBadInput(t *testing.T) {
 	check("PATCH with Content-Type application/octet-stream", http.StatusBadRequest, "ERR_INVALID_CONTENT_TYPE", func() (int, string) {
 		return rawRequest(t, c, ctx, http.MethodPatch, u, map[string]string{"Upload-Offset": fmt.Sprint(first), "Content-Type": "application/octet-stream"}, bytes.NewReader(data[first:first+100]), 100)
 	})
-	// An unknown id of the same shape as the real one.
-	unknown := strings.TrimSuffix(u, id) + id[len(id)-1:] + id[:len(id)-1]
-	if unknown == u {
-		unknown = strings.TrimSuffix(u, id) + strings.Repeat("0", len(id))
+	// An unknown id of the same shape as the real one (public/<rand>).
+	dirPart, rnd := path.Split(id)
+	unknownID := dirPart + rnd[len(rnd)-1:] + rnd[:len(rnd)-1]
+	if unknownID == id {
+		unknownID = dirPart + strings.Repeat("0", len(rnd))
 	}
+	unknown := strings.TrimSuffix(u, id) + unknownID
 	check("HEAD of an unknown id", http.StatusNotFound, "", func() (int, string) {
 		return rawRequest(t, c, ctx, http.MethodHead, unknown, nil, nil, 0)
 	})
@@ -210,7 +213,7 @@ func TestTerminate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := tusclient.UploadID(u)
+			id := uploadID(t, u)
 			if tc.sent > 0 {
 				if err := c.Upload(ctx, u, data[:tc.sent], []int{4*MiB + 3}); err != nil {
 					t.Fatal(err)
@@ -260,7 +263,7 @@ func TestTamperedCiphertextIsRejected(t *testing.T) {
 	if err := c.Upload(ctx, u, data, []int{2 * MiB}); err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 	checkDecrypt(t, s, id, data)
 
 	// Flip one bit of the final ciphertext object.

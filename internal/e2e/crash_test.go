@@ -24,8 +24,8 @@ type interrupted struct {
 // what it saw. It reads <id>.info while feeding to collect the segments.
 func killMidPatch(t *testing.T, s *server, c *tusclient.Client, ctx context.Context, u string, data []byte, killAt int64) interrupted {
 	t.Helper()
-	id := tusclient.UploadID(u)
-	infoPath := findFile(t, s.ObjDir, id+".info")
+	id := uploadID(t, u)
+	infoPath := objPath(s.ObjDir, id, ".info")
 	res := interrupted{ivs: map[string]int64{}}
 	observe := func() {
 		info, err := readInfoAt(infoPath)
@@ -106,7 +106,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 
 	seen := killMidPatch(t, s, c, ctx, u, data, 12*MiB)
 
@@ -152,7 +152,7 @@ func TestRolledBackOffsetUsesNewIV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 
 	seen := killMidPatch(t, s, c, ctx, u, first, 12*MiB)
 	if seen.last == nil {
@@ -224,7 +224,7 @@ func TestShutdownSavesData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 
 	pr, pw := io.Pipe()
 	defer pw.CloseWithError(io.ErrClosedPipe)

@@ -139,10 +139,19 @@ func (o *outputBuffer) String() string {
 	return string(o.buf)
 }
 
-// startServer starts tusvault on 127.0.0.1 with a free port on dir and
-// returns once it printed its upload URL. The process gets SIGTERM (then
-// SIGKILL) in t.Cleanup; its output is logged when the test failed.
+// startServer starts tusvault on 127.0.0.1 with a free port on dir, with
+// open uploads (-auth=none: these tests exercise storage, not auth; ids are
+// public/<rand>), and returns once it printed its upload URL. The process
+// gets SIGTERM (then SIGKILL) in t.Cleanup; its output is logged when the
+// test failed.
 func startServer(t testing.TB, dir string, extra ...string) *server {
+	t.Helper()
+	return startServerAuth(t, dir, append([]string{"-auth=none"}, extra...)...)
+}
+
+// startServerAuth is startServer with the auth flags left to extra (none:
+// the embedded default, tokens signed with <dir>/auth.secret).
+func startServerAuth(t testing.TB, dir string, extra ...string) *server {
 	t.Helper()
 	tmp := dir + ".tmp"
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
@@ -297,25 +306,33 @@ func equalData(t *testing.T, what string, got, want []byte) {
 
 // ---- files on disk ----
 
-// findFile returns the path of the file named name under dir (recursively).
-func findFile(t *testing.T, dir, name string) string {
+// uploadID is the upload id of an upload URL: its path after /files/ (the
+// base path of every test server), such as public/<rand>. Ids are object
+// keys with slashes.
+func uploadID(t testing.TB, uploadURL string) string {
 	t.Helper()
-	var found []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && d.Name() == name {
-			found = append(found, p)
-		}
-		return nil
-	})
-	if len(found) != 1 {
-		t.Fatalf("want exactly one file named %q under %s, found %v", name, dir, found)
+	u, err := url.Parse(uploadURL)
+	if err != nil {
+		t.Fatalf("upload URL %q: %v", uploadURL, err)
 	}
-	return found[0]
+	_, id, ok := strings.Cut(u.Path, "/files/")
+	if !ok || id == "" {
+		t.Fatalf("upload URL %q is not under /files/", uploadURL)
+	}
+	return id
 }
 
-// uploadFiles hashes every file under dir whose name, or the name of a
-// folder it is in, starts with id (such as .tusvault/multipart/<id>/00001),
-// lock files excluded. Keys are paths relative to dir.
+// objPath is the path of an upload's object (suffix ""), .info or .part
+// under dir, where the disk backend and versitygw keep object keys as
+// paths.
+func objPath(dir, id, suffix string) string {
+	return filepath.Join(dir, filepath.FromSlash(id)+suffix)
+}
+
+// uploadFiles hashes every file under dir whose path relative to dir
+// starts with id or holds it after a slash (the object, its .info and
+// .part, its metadata sidecar under .tusvault/meta/<id>), lock files
+// excluded. Keys are paths relative to dir.
 func uploadFiles(t *testing.T, dir, id string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -330,11 +347,7 @@ func uploadFiles(t *testing.T, dir, id string) map[string]string {
 			return nil
 		}
 		rel, _ := filepath.Rel(dir, p)
-		mine := false
-		for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
-			mine = mine || strings.HasPrefix(part, id)
-		}
-		if !mine {
+		if !strings.Contains("/"+filepath.ToSlash(rel), "/"+id) {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -407,7 +420,7 @@ func readInfoAt(path string) (*infoFile, error) {
 
 func readInfo(t *testing.T, dir, id string) *infoFile {
 	t.Helper()
-	info, err := readInfoAt(findFile(t, dir, id+".info"))
+	info, err := readInfoAt(objPath(dir, id, ".info"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tusvault/tusvault/internal/s3server"
-	"github.com/tusvault/tusvault/internal/tusclient"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -62,7 +61,7 @@ func TestS3ResumeAfterSIGKILLAndAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := tusclient.UploadID(u)
+	id := uploadID(t, u)
 
 	seen := killMidPatch(t, s, c, ctx, u, data, 12*MiB)
 

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/tusvault/tusvault/internal/tusclient"
 )
 
 const MiB = 1 << 20
@@ -67,7 +65,7 @@ func TestUnevenPieces(t *testing.T) {
 			if err != nil {
 				t.Fatalf("POST Upload-Length %d: %v", size, err)
 			}
-			id := tusclient.UploadID(u)
+			id := uploadID(t, u)
 			if off, length, err := c.Head(ctx, u); err != nil || off != 0 || length != size {
 				t.Fatalf("HEAD after POST = offset %d, length %d, %v; want 0, %d", off, length, err, size)
 			}

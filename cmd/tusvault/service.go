@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"regexp"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+	tushooks "github.com/tus/tusd/v2/pkg/hooks"
+
+	"github.com/tusvault/tusvault/hooks"
+	"github.com/tusvault/tusvault/store"
+)
+
+// service is what serves the uploads: tusd's handler over the encrypted
+// store, behind the policy that authenticates and routes every request.
+type service struct {
+	tus       *handler.Handler
+	store     *store.Store
+	policy    *hooks.Policy
+	auth      *authSetup
+	uploadDir string // absolute
+}
+
+// handler is the chain below the base path: the policy, then the body
+// probe, then tusd.
+func (s *service) handler() http.Handler {
+	return s.policy.Middleware(store.BodyProbe(s.tus))
+}
+
+// newService opens the keyring and the encrypted store on the backend the
+// flags select, loads the token keys, and builds the policy and tusd's
+// handler with the hooks: the policy's pre-create (metadata check,
+// tokens, routing, limits) always, the external hooks when configured.
+func newService(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*service, error) {
+	st, locker, err := openServeStore(ctx, cfg, getenv, out)
+	if err != nil {
+		return nil, err
+	}
+	uploadDir := absUploadDir(cfg.UploadDir)
+	auth, err := setupAuth(cfg.authFlags, uploadDir, out)
+	if err != nil {
+		return nil, err
+	}
+	cors := corsConfig(cfg)
+	policy, err := hooks.New(hooks.Config{
+		Auth:         auth.verifier,
+		HomePrefix:   cfg.HomePrefix,
+		GuestPrefix:  cfg.GuestPrefix,
+		PublicPrefix: cfg.PublicPrefix,
+		HomeMaxSize:  int64(cfg.HomeMaxSize),
+		GuestMaxSize: int64(cfg.GuestMaxSize),
+		Uploads:      st,
+		Cors:         cors,
+		Logger:       out.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if auth.verifier != nil {
+		out.startup("Routing uploads to %s/<user>/ (home tokens, max size %s) and %s/<owner>/<share>/ (guest tokens, max size %s).",
+			cfg.HomePrefix, sizeLimit(cfg.HomeMaxSize), cfg.GuestPrefix, sizeLimit(cfg.GuestMaxSize))
+	} else {
+		out.startup("Routing uploads to %s/.", cfg.PublicPrefix)
+	}
+
+	composer := handler.NewStoreComposer()
+	st.UseIn(composer)
+	locker.UseIn(composer)
+
+	out.startup("Using %.2fMB as maximum size.", float64(cfg.MaxSize)/1024/1024)
+
+	external, line, err := cfg.hookFlags.newHook(cfg.LogFormat == "json")
+	if err != nil {
+		return nil, err
+	}
+	hookHandler, events := policy.HookHandler(external, cfg.hookFlags.events(), st)
+	if external != nil {
+		out.startup("%s", line)
+		out.startup("Enabled hook events: %s", hookNames(cfg.hookFlags.events()))
+	}
+	hc := handler.Config{
+		StoreComposer:                    composer,
+		MaxSize:                          cfg.MaxSize,
+		BasePath:                         cfg.basePath(),
+		DisableDownload:                  cfg.DisableDownload,
+		DisableTermination:               cfg.DisableTermination,
+		DisableConcatenation:             true,
+		Cors:                             cors,
+		Logger:                           out.tusdLog,
+		RespectForwardedHeaders:          cfg.BehindProxy,
+		UploadProgressInterval:           cfg.ProgressHooksInterval,
+		GracefulRequestCompletionTimeout: cfg.RequestCompletionTimeout,
+		AcquireLockTimeout:               cfg.AcquireLockTimeout,
+		NetworkTimeout:                   cfg.NetworkTimeout,
+	}
+	h, err := tushooks.NewHandlerWithHooks(&hc, hookHandler, events)
+	if err != nil {
+		cfg.hookFlags.closeHooks()
+		return nil, fmt.Errorf("unable to create handler: %w", err)
+	}
+	return &service{tus: h, store: st, policy: policy, auth: auth, uploadDir: uploadDir}, nil
+}
+
+// sizeLimit words a size flag for the startup log.
+func sizeLimit(n byteSize) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// corsConfig is tusd's default CORS configuration adjusted by the flags, as
+// tusd's CLI does it. cfg is valid, so the origin compiles.
+func corsConfig(cfg Config) *handler.CorsConfig {
+	c := handler.DefaultCorsConfig // a copy
+	c.Disable = cfg.DisableCors
+	c.AllowOrigin = regexp.MustCompile(cfg.CorsAllowOrigin)
+	c.AllowCredentials = cfg.CorsAllowCredentials
+	c.MaxAge = cfg.CorsMaxAge
+	if cfg.CorsAllowMethods != "" {
+		c.AllowMethods += ", " + cfg.CorsAllowMethods
+	}
+	if cfg.CorsAllowHeaders != "" {
+		c.AllowHeaders += ", " + cfg.CorsAllowHeaders
+	}
+	if cfg.CorsExposeHeaders != "" {
+		c.ExposeHeaders += ", " + cfg.CorsExposeHeaders
+	}
+	return &c
+}
