@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/tusvault/tusvault/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +107,7 @@ func findBinary(b *testing.B, name, envVar, hint string) string {
 	b.Helper()
 	p := os.Getenv(envVar)
 	if p == "" {
-		root, err := repoRoot()
+		root, err := testenv.RepoRoot()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func findBinary(b *testing.B, name, envVar, hint string) string {
 	}
 	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
 		msg := fmt.Sprintf("bench: no %s at %s; %s (or set %s)", name, p, hint, envVar)
-		if inCI() {
+		if testenv.InCI() {
 			b.Fatal(msg + " — CI must provide it")
 		}
 		summaryText = "\nBenchmarkVersusTusd skipped: " + msg + "\n" // shown without -v too
@@ -130,36 +130,6 @@ func hasS3Flags(bin string) bool {
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput()
 	return strings.Contains(string(out), "-s3-bucket")
-}
-
-// repoRoot walks up from the working directory to the one holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("bench: go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// inCI reports whether CI is set to anything but a false value.
-func inCI() bool {
-	v := os.Getenv("CI")
-	if v == "" {
-		return false
-	}
-	if t, err := strconv.ParseBool(v); err == nil {
-		return t
-	}
-	return true
 }
 
 // sides returns tusd and tusvault with their command lines.

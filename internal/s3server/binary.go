@@ -3,10 +3,10 @@ package s3server
 import (
 	"errors"
 	"fmt"
+	"github.com/tusvault/tusvault/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 )
 
 // Version is the versitygw release the harness is written and tested for.
@@ -22,7 +22,7 @@ const binaryName = "versitygw"
 // missing.
 func installHint() string {
 	bin := "<repo>/bin"
-	if root, err := repoRoot(); err == nil {
+	if root, err := testenv.RepoRoot(); err == nil {
 		bin = filepath.Join(root, "bin")
 	}
 	return fmt.Sprintf("install it with `GOBIN=%s go install github.com/versity/versitygw/cmd/versitygw@%s` (or `make tools`), or set %s",
@@ -38,7 +38,7 @@ func findBinary() (string, error) {
 		}
 		return p, nil
 	}
-	if root, err := repoRoot(); err == nil {
+	if root, err := testenv.RepoRoot(); err == nil {
 		p := filepath.Join(root, "bin", binaryName)
 		if checkExecutable(p) == nil {
 			return p, nil
@@ -59,37 +59,4 @@ func checkExecutable(p string) error {
 		return errors.New("not an executable file")
 	}
 	return nil
-}
-
-// repoRoot walks up from the working directory (a package directory when
-// run by go test) to the directory holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// inCI reports whether the environment variable CI is set to anything but
-// a false value ("", "0", "false"): there a missing server is a failure,
-// never a skip.
-func inCI() bool {
-	v := os.Getenv("CI")
-	if v == "" {
-		return false
-	}
-	if b, err := strconv.ParseBool(v); err == nil {
-		return b
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/tusvault/tusvault/internal/testenv"
 	"net"
 	"net/http"
 	"os"
@@ -55,7 +56,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := findBinary()
 	if err != nil {
-		if inCI() {
+		if testenv.InCI() {
 			t.Fatalf("s3server: %v (CI must provide it); %s", err, installHint())
 		}
 		t.Skipf("s3server: %v; %s", err, installHint())

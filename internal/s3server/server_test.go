@@ -129,15 +129,6 @@ func TestMissingBinary(t *testing.T) {
 	}
 }
 
-func TestInCI(t *testing.T) {
-	for v, want := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true, "yes": true} {
-		t.Setenv("CI", v)
-		if got := inCI(); got != want {
-			t.Errorf("CI=%q: inCI() = %v, want %v", v, got, want)
-		}
-	}
-}
-
 func TestCleanEnv(t *testing.T) {
 	got := cleanEnv([]string{"HOME=/root", "VGW_PORT=:1", "ROOT_ACCESS_KEY=x", "LOGFILE=f", "WEBHOOK=w", "PATH=/bin"})
 	if want := []string{"HOME=/root", "PATH=/bin"}; strings.Join(got, " ") != strings.Join(want, " ") {
