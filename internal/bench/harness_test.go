@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/tusvault/tusvault/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"github.com/tusvault/tusvault/internal/loadgen"
 	"github.com/tusvault/tusvault/internal/s3server"
 	"github.com/tusvault/tusvault/store/crypt"
+
+	"github.com/tusvault/tusvault/internal/testenv"
 )
 
 // Settings of the benchmark.

@@ -3,10 +3,11 @@ package s3server
 import (
 	"errors"
 	"fmt"
-	"github.com/tusvault/tusvault/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/tusvault/tusvault/internal/testenv"
 )
 
 // Version is the versitygw release the harness is written and tested for.
