@@ -13,9 +13,8 @@ import (
 
 	"github.com/tusvault/tusvault/internal/loadgen"
 	"github.com/tusvault/tusvault/internal/s3server"
-	"github.com/tusvault/tusvault/store/crypt"
-
 	"github.com/tusvault/tusvault/internal/testenv"
+	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // Settings of the benchmark.
