@@ -29,34 +29,9 @@ import (
 
 const formatDocPath = "../../docs/FORMAT.md"
 
-// fmtDocVector is testdata/format-v1-vector.json.
-type fmtDocVector struct {
-	DEK      string `json:"dek"`
-	KEK      string `json:"kek"`
-	Kid      string `json:"kid"`
-	UploadID string `json:"upload_id"`
-	PartSize int64  `json:"part_size"`
-	Segments []struct {
-		Off int64  `json:"off"`
-		IV  string `json:"iv"`
-	} `json:"segments"`
-	Plaintext      string            `json:"plaintext"`
-	MetaJSON       string            `json:"meta_json"`
-	StatePlain     string            `json:"state_plain"`
-	StateCommitted int64             `json:"state_committed"`
-	StateSeq       uint64            `json:"state_seq"`
-	Subkeys        map[string]string `json:"subkeys"`
-	WrappedDEK     string            `json:"wrapped_dek"`
-	Ciphertext     string            `json:"ciphertext"`
-	Trailer        string            `json:"trailer"`
-	Tag            string            `json:"tag"`
-	MetaSealed     string            `json:"meta_sealed"`
-	StateSealed    string            `json:"state_sealed"`
-}
-
 // fmtDocInputs is the vector, decoded.
 type fmtDocInputs struct {
-	v                                   fmtDocVector
+	v                                   vectorFile
 	kek, dek, plain, ct, statePlain     []byte
 	wrapped, trailer, tag, meta, sealed []byte
 	segs                                []Segment
