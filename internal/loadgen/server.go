@@ -11,8 +11,9 @@ import (
 	"os/exec"
 	"regexp"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/tusvault/tusvault/internal/testenv"
 )
 
 // Timeouts of StartServer and Server.Stop.
@@ -86,20 +87,7 @@ func StartServer(ctx context.Context, bin string, args, env []string) (*Server, 
 // it. It is safe to call more than once; the exit status of a process that
 // ended on the signal is not an error.
 func (s *Server) Stop() error {
-	s.stopOnce.Do(func() {
-		select {
-		case <-s.exited:
-			return
-		default:
-		}
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(stopTimeout):
-			s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
+	s.stopOnce.Do(func() { testenv.StopProcess(s.cmd.Process, s.exited, stopTimeout) })
 	<-s.exited
 	var ee *exec.ExitError
 	if errors.As(s.waitErr, &ee) && !ee.Exited() {

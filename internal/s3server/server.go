@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,18 +196,7 @@ func (s *Server) terminate() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(stopTimeout):
-		s.cmd.Process.Kill()
-		<-s.exited
-	}
+	testenv.StopProcess(s.cmd.Process, s.exited, stopTimeout)
 }
 
 // Output returns the last 64 KiB the server printed.

@@ -1,7 +1,7 @@
-// Package testenv answers two questions the test harnesses share: where
-// the repository root is (tools are installed into its bin/), and whether
-// the run is CI's (where a missing tool fails a test instead of skipping
-// it).
+// Package testenv holds what the test harnesses share: where the
+// repository root is (tools are installed into its bin/), whether the run
+// is CI's (where a missing tool fails a test instead of skipping it), and
+// how to stop a server process they started.
 package testenv
 
 import (
@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
+	"time"
 )
 
 // RepoRoot walks up from the working directory (a package directory when
@@ -41,4 +43,21 @@ func InCI() bool {
 		return b
 	}
 	return true
+}
+
+// StopProcess sends p SIGTERM and waits for exited to be closed, killing
+// p if it has not exited after grace. A process already gone is left alone.
+func StopProcess(p *os.Process, exited <-chan struct{}, grace time.Duration) {
+	select {
+	case <-exited:
+		return
+	default:
+	}
+	p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		p.Kill()
+		<-exited
+	}
 }
