@@ -512,14 +512,7 @@ func TestBearerToken(t *testing.T) {
 
 func TestNewVerifierConfig(t *testing.T) {
 	k := testKeys()
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	small, p384 := weakKeys(t)
 	for name, cfg := range map[string]AuthConfig{
 		"nothing":           {},
 		"both":              {Secret: testSecret, PublicKey: k.ed.Public()},
@@ -556,14 +549,7 @@ func TestNewVerifierConfig(t *testing.T) {
 
 func TestSignerErrors(t *testing.T) {
 	k := testKeys()
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	small, p384 := weakKeys(t)
 	for name, tc := range map[string]struct {
 		secret []byte
 		key    crypto.Signer
@@ -662,4 +648,19 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// weakKeys returns keys the verifier and signer must refuse: RSA of 1024
+// bits and ECDSA on P-384.
+func weakKeys(t *testing.T) (*rsa.PrivateKey, *ecdsa.PrivateKey) {
+	t.Helper()
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return small, p384
 }

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/internal/tusclient"
 	"github.com/tusvault/tusvault/store"
 	"github.com/tusvault/tusvault/store/crypt"
@@ -89,14 +89,8 @@ func (ts *testServer) mustEqual(t *testing.T, u string, want []byte) {
 	}
 }
 
-func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+// randomBytes returns n deterministic pseudo-random bytes.
+var randomBytes = backendtest.RandomBytes
 
 // faultBackend wraps a Backend to inject failures and to count the part
 // uploads in flight.

@@ -2,8 +2,6 @@ package store
 
 import (
 	"testing"
-
-	"github.com/tusvault/tusvault/store/crypt"
 )
 
 func TestPartSizeFor(t *testing.T) {
@@ -35,23 +33,6 @@ func TestPartLen(t *testing.T) {
 	} {
 		if got := partLen(tc.num, tc.size, tc.ps); got != tc.want {
 			t.Errorf("partLen(%d, %d, %d) = %d, want %d", tc.num, tc.size, tc.ps, got, tc.want)
-		}
-	}
-}
-
-func TestSegmentsBefore(t *testing.T) {
-	segs := []crypt.Segment{{Off: 0}, {Off: 10}, {Off: 20}}
-	for _, tc := range []struct {
-		off  int64
-		want int
-	}{{0, 0}, {5, 1}, {10, 1}, {11, 2}, {20, 2}, {21, 3}} {
-		got := segmentsBefore(segs, tc.off)
-		if len(got) != tc.want {
-			t.Errorf("segmentsBefore(%d) kept %d, want %d", tc.off, len(got), tc.want)
-		}
-		got = append(got, crypt.Segment{Off: 99})
-		if segs[len(segs)-1].Off == 99 {
-			t.Fatal("append after segmentsBefore wrote into the original slice")
 		}
 	}
 }

@@ -69,9 +69,6 @@ func (s *Store) UseIn(composer *handler.StoreComposer) {
 	composer.UseContentServer(s)
 }
 
-// Limiter returns the part-upload limiter the store uses.
-func (s *Store) Limiter() *Limiter { return s.cfg.Limiter }
-
 // Client-visible errors. Everything else is logged and answered with
 // errInternal so that no backend detail reaches an error body.
 var (

@@ -79,20 +79,18 @@ func (u *upload) macState() ([]byte, error) {
 	return state, nil
 }
 
-// restore writes back .info as it was loaded, undoing a request that
-// stored nothing (its unused segment is dropped; its IV is never reused).
-func (u *upload) restore(ctx context.Context) error {
-	if u.raw == nil {
-		return nil
-	}
+// restore writes back orig, the .info bytes loaded before this request,
+// undoing a request that stored nothing (its unused segment is dropped;
+// its IV is never reused).
+func (u *upload) restore(ctx context.Context, orig []byte) error {
 	var info infoFile
-	if err := json.Unmarshal(u.raw, &info); err != nil {
+	if err := json.Unmarshal(orig, &info); err != nil {
 		return err
 	}
-	if err := u.s.putRaw(ctx, u.key, u.raw); err != nil {
+	if err := u.s.putRaw(ctx, u.key, orig); err != nil {
 		return err
 	}
-	*u.info = info
+	*u.info, u.raw = info, orig
 	return nil
 }
 
@@ -176,7 +174,7 @@ func (u *upload) complete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.Segments = segmentsBefore(e.Segments, info.Size)
+	e.Segments = crypt.SegmentsBefore(e.Segments, info.Size)
 	e.Tag = mac.Tag(crypt.Trailer(info.ID, e.PartSize, e.Segments, info.Size))
 	info.MultipartID = ""
 	if err := u.save(ctx, state); err != nil {
@@ -223,15 +221,4 @@ func partCount(size, partSize int64) int64 { return (size + partSize - 1) / part
 // partLen is the length of part number num (1-based) of an upload.
 func partLen(num, size, partSize int64) int64 {
 	return min(partSize, size-(num-1)*partSize)
-}
-
-// segmentsBefore drops the segments that start at or after off: no
-// committed byte was encrypted under them.
-func segmentsBefore(segs []crypt.Segment, off int64) []crypt.Segment {
-	for i, sg := range segs {
-		if sg.Off >= off {
-			return segs[:i:i]
-		}
-	}
-	return segs
 }

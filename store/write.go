@@ -49,7 +49,7 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if err != nil {
 		return 0, err
 	}
-	e.Segments = append(segmentsBefore(e.Segments, offset), crypt.Segment{Off: offset, IV: iv})
+	e.Segments = crypt.AppendSegment(e.Segments, offset, iv)
 	// The segment is stored before a byte is encrypted under it.
 	if err := u.save(ctx, state); err != nil {
 		return 0, err
@@ -72,25 +72,19 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 			return 0, err
 		}
 		if w.committed == 0 {
-			return 0, errors.Join(handler.ErrSizeExceeded, u.restoreRaw(ctx, orig))
+			return 0, errors.Join(handler.ErrSizeExceeded, u.restore(ctx, orig))
 		}
 		return w.committed, handler.ErrSizeExceeded
 	}
 	final := !info.SizeIsDeferred && offset+n == info.Size
 	if n == 0 && readErr == nil && !(final && w.fill > 0) {
 		// Nothing new: put .info back as it was.
-		return 0, u.restoreRaw(ctx, orig)
+		return 0, u.restore(ctx, orig)
 	}
 	if err := w.finish(final); err != nil {
 		return w.committed, err
 	}
 	return n, readErr
-}
-
-// restoreRaw writes back the .info bytes loaded before this request.
-func (u *upload) restoreRaw(ctx context.Context, orig []byte) error {
-	u.raw = orig
-	return u.restore(ctx)
 }
 
 // encryptFrom reads src to its end, encrypting under iv from offset, and

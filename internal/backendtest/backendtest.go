@@ -80,8 +80,9 @@ func put(t *testing.T, b store.Backend, key string, data []byte) {
 	}
 }
 
-// get reads a range of key's object or fails the test.
-func get(t *testing.T, b store.Backend, key string, off, length int64) []byte {
+// Get reads a range of key's object (length < 0: to the end) or fails
+// the test.
+func Get(t *testing.T, b store.Backend, key string, off, length int64) []byte {
 	t.Helper()
 	data, err := read(t, b, key, off, length)
 	if err != nil {

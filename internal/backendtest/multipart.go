@@ -75,8 +75,8 @@ func testMultipart(t *testing.T, b store.Backend) {
 	if err := b.CompleteMultipart(ctx, key, id, parts); err != nil {
 		t.Fatalf("CompleteMultipart: %v", err)
 	}
-	equalBytes(t, "completed object", get(t, b, key, 0, -1), bytes.Join(data, nil))
-	equalBytes(t, "range across parts", get(t, b, key, MinPartSize-10, 20), bytes.Join(data, nil)[MinPartSize-10:MinPartSize+10])
+	equalBytes(t, "completed object", Get(t, b, key, 0, -1), bytes.Join(data, nil))
+	equalBytes(t, "range across parts", Get(t, b, key, MinPartSize-10, 20), bytes.Join(data, nil)[MinPartSize-10:MinPartSize+10])
 	info, err := b.Head(ctx, key)
 	if err != nil {
 		t.Fatalf("Head: %v", err)
@@ -180,8 +180,8 @@ func testMultipartOddSizes(t *testing.T, b store.Backend) {
 		t.Fatalf("CompleteMultipart: %v", err)
 	}
 	all := bytes.Join(data, nil)
-	equalBytes(t, "completed object", get(t, b, key, 0, -1), all)
-	equalBytes(t, "last two bytes", get(t, b, key, MinPartSize, -1), all[MinPartSize:])
+	equalBytes(t, "completed object", Get(t, b, key, 0, -1), all)
+	equalBytes(t, "last two bytes", Get(t, b, key, MinPartSize, -1), all[MinPartSize:])
 	info, err := b.Head(ctx, key)
 	if err != nil {
 		t.Fatalf("Head: %v", err)

@@ -18,7 +18,7 @@ func testPutGet(t *testing.T, b store.Backend) {
 		key := fmt.Sprintf("roundtrip/obj-%d", n)
 		data := RandomBytes(uint64(100+i), n)
 		put(t, b, key, data)
-		equalBytes(t, key, get(t, b, key, 0, -1), data)
+		equalBytes(t, key, Get(t, b, key, 0, -1), data)
 		info, err := b.Head(t.Context(), key)
 		if err != nil {
 			t.Fatalf("Head(%q): %v", key, err)
@@ -49,7 +49,7 @@ func testGetRange(t *testing.T, b store.Backend) {
 		{"off == size", size, -1, nil},
 		{"off == size with length", size, 10, nil},
 	} {
-		got := get(t, b, key, tc.off, tc.length)
+		got := Get(t, b, key, tc.off, tc.length)
 		equalBytes(t, fmt.Sprintf("%s: Get(%d, %d)", tc.name, tc.off, tc.length), got, tc.want)
 	}
 }
@@ -91,7 +91,7 @@ func testPutReplaceAtomic(t *testing.T, b store.Backend) {
 	}
 	done.Store(true)
 	wg.Wait()
-	equalBytes(t, "after replaces", get(t, b, key, 0, -1), versions[writes%2])
+	equalBytes(t, "after replaces", Get(t, b, key, 0, -1), versions[writes%2])
 }
 
 func testHead(t *testing.T, b store.Backend) {
@@ -166,7 +166,7 @@ func testDelete(t *testing.T, b store.Backend) {
 	if err := b.Delete(ctx, "delete/dir"); err != nil {
 		t.Errorf("Delete of a key prefix: %v", err)
 	}
-	equalBytes(t, "object below a deleted prefix", get(t, b, "delete/dir/obj", 0, -1), []byte("keep"))
+	equalBytes(t, "object below a deleted prefix", Get(t, b, "delete/dir/obj", 0, -1), []byte("keep"))
 }
 
 func testSlashes(t *testing.T, b store.Backend) {
@@ -174,7 +174,7 @@ func testSlashes(t *testing.T, b store.Backend) {
 	key := "deep/a/b/c/d.info"
 	data := RandomBytes(500, 777)
 	put(t, b, key, data)
-	equalBytes(t, key, get(t, b, key, 0, -1), data)
+	equalBytes(t, key, Get(t, b, key, 0, -1), data)
 	if keys, _ := listKeys(t, b, "deep/"); !slices.Equal(keys, []string{key}) {
 		t.Errorf("List(deep/) = %q, want [%q]", keys, key)
 	}
@@ -186,7 +186,7 @@ func testSlashes(t *testing.T, b store.Backend) {
 	}
 	// Once "deep/a/..." is gone, "deep/a" itself can be an object.
 	put(t, b, "deep/a", []byte("a"))
-	equalBytes(t, "deep/a", get(t, b, "deep/a", 0, -1), []byte("a"))
+	equalBytes(t, "deep/a", Get(t, b, "deep/a", 0, -1), []byte("a"))
 }
 
 func testList(t *testing.T, b store.Backend) {

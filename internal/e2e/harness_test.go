@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/internal/tusclient"
 )
 
@@ -272,18 +272,7 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 }
 
 // randomBytes returns n deterministic pseudo-random bytes.
-func randomBytes(seed uint64, n int) []byte {
-	var s [32]byte
-	for i := range 4 {
-		v := seed*0x9E3779B97F4A7C15 + uint64(i)
-		for j := range 8 {
-			s[i*8+j] = byte(v >> (8 * j))
-		}
-	}
-	b := make([]byte, n)
-	rand.NewChaCha8(s).Read(b)
-	return b
-}
+var randomBytes = backendtest.RandomBytes
 
 func sum(b []byte) string {
 	h := sha256.Sum256(b)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/memorylocker"
 
+	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/internal/s3server"
 	"github.com/tusvault/tusvault/internal/tusclient"
 	"github.com/tusvault/tusvault/store"
@@ -196,13 +196,7 @@ func (e *netError) Error() string   { return e.s }
 func (e *netError) Timeout() bool   { return false }
 func (e *netError) Temporary() bool { return true }
 
-func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+// randomBytes returns n deterministic pseudo-random bytes.
+var randomBytes = backendtest.RandomBytes
 
 func quietLogger() *xslog.Logger { return xslog.New(xslog.NewTextHandler(io.Discard, nil)) }

@@ -75,12 +75,20 @@ func ValidateSegments(segs []Segment) error {
 	return nil
 }
 
-// AppendSegment returns segs with a new segment {off, iv} appended after
-// dropping every segment at or above off (segments whose bytes were never
-// committed and are being replaced). It reuses segs' backing array.
-func AppendSegment(segs []Segment, off int64, iv []byte) []Segment {
+// SegmentsBefore drops the segments that start at or after off: none of
+// their bytes were committed, so they may be replaced (a later segment at
+// the same or a lower offset) or forgotten (nothing encrypted under them
+// lies before off). The result has no spare capacity, so appending to it
+// never writes into segs.
+func SegmentsBefore(segs []Segment, off int64) []Segment {
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].Off >= off })
-	return append(segs[:i], Segment{Off: off, IV: iv})
+	return segs[:i:i]
+}
+
+// AppendSegment returns segs with a new segment {off, iv} appended after
+// dropping every segment at or above off (see SegmentsBefore).
+func AppendSegment(segs []Segment, off int64, iv []byte) []Segment {
+	return append(SegmentsBefore(segs, off), Segment{Off: off, IV: iv})
 }
 
 // Cipher encrypts and decrypts bytes at absolute upload offsets under the

@@ -254,6 +254,23 @@ func TestAppendSegment(t *testing.T) {
 	}
 }
 
+func TestSegmentsBefore(t *testing.T) {
+	segs := []Segment{{Off: 0}, {Off: 10}, {Off: 20}}
+	for _, tc := range []struct {
+		off  int64
+		want int
+	}{{0, 0}, {5, 1}, {10, 1}, {11, 2}, {20, 2}, {21, 3}} {
+		got := SegmentsBefore(segs, tc.off)
+		if len(got) != tc.want {
+			t.Errorf("SegmentsBefore(%d) kept %d, want %d", tc.off, len(got), tc.want)
+		}
+		got = append(got, Segment{Off: 99})
+		if segs[len(segs)-1].Off == 99 {
+			t.Fatal("append after SegmentsBefore wrote into the original slice")
+		}
+	}
+}
+
 func TestReaderAllocs(t *testing.T) {
 	key := detRand(9, KeySize)
 	c, _ := NewCipher(key, []Segment{{Off: 0, IV: detRand(10, 16)}})

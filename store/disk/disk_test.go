@@ -3,7 +3,6 @@ package disk_test
 import (
 	"bytes"
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,20 +35,6 @@ func put(t *testing.T, b *disk.Backend, key string, data []byte) {
 	if err := b.Put(t.Context(), key, bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
-}
-
-func get(t *testing.T, b *disk.Backend, key string) []byte {
-	t.Helper()
-	rc, err := b.Get(t.Context(), key, 0, -1)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("Get(%q): read: %v", key, err)
-	}
-	return data
 }
 
 func list(t *testing.T, b *disk.Backend, prefix string) []string {

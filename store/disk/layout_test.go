@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/store"
 )
 
@@ -106,7 +107,7 @@ func TestMultipartArguments(t *testing.T) {
 	if err := b.CompleteMultipart(ctx, "m", id, []store.Part{quoted, p10000}); err != nil {
 		t.Fatalf("CompleteMultipart with a quoted ETag: %v", err)
 	}
-	if got := get(t, b, "m"); string(got) != "firstlast" {
+	if got := backendtest.Get(t, b, "m", 0, -1); string(got) != "firstlast" {
 		t.Errorf("object = %q, want \"firstlast\"", got)
 	}
 }

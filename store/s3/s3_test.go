@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -84,7 +83,7 @@ func TestObjectPrefixIsolation(t *testing.T) {
 		}
 	}
 	for p, b := range backends {
-		if got := readAll(t, b, "k"); got != "data of "+p {
+		if got := string(backendtest.Get(t, b, "k", 0, -1)); got != "data of "+p {
 			t.Errorf("Get(k) with prefix %s = %q", p, got)
 		}
 		if keys := list(t, b, ""); !slices.Equal(keys, []string{"k"}) {
@@ -110,7 +109,7 @@ func TestObjectPrefixIsolation(t *testing.T) {
 	if err := backends["a/"].Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	if got := readAll(t, backends["b/"], "k"); got != "data of b/" {
+	if got := string(backendtest.Get(t, backends["b/"], "k", 0, -1)); got != "data of b/" {
 		t.Errorf("b/k after deleting a/k = %q", got)
 	}
 }
@@ -157,7 +156,7 @@ func TestMetaAfterCompleteMultipart(t *testing.T) {
 	if err != nil || out.Metadata["tusvault-kid"] != "k2026" {
 		t.Errorf("raw HeadObject metadata = %v, %v", out.Metadata, err)
 	}
-	if got := readAll(t, b, key); got != string(data) {
+	if got := string(backendtest.Get(t, b, key, 0, -1)); got != string(data) {
 		t.Errorf("object differs from the parts")
 	}
 }
@@ -206,20 +205,6 @@ func TestListMultipartUploads(t *testing.T) {
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("ListMultipartUploads with a failing callback: %v after %d calls", err, calls)
 	}
-}
-
-func readAll(t *testing.T, b store.Backend, key string) string {
-	t.Helper()
-	rc, err := b.Get(t.Context(), key, 0, -1)
-	if err != nil {
-		t.Fatalf("Get(%q): %v", key, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatalf("Get(%q): read: %v", key, err)
-	}
-	return string(data)
 }
 
 func list(t *testing.T, b store.Backend, prefix string) []string {
