@@ -68,6 +68,9 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		if err := p.authorize(r, rt, method); err != nil {
+			if err.ErrorCode == errTokenExpired.ErrorCode {
+				p.logExpired(r.Context(), method)
+			}
 			p.log.DebugContext(r.Context(), "request refused", "method", method, "id", id, "code", err.ErrorCode)
 			p.refuse(w, r, method, *err)
 			return
@@ -90,6 +93,7 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 	if !p.open() {
 		c, err := p.claims(r.Context(), r.Header.Get("Authorization"))
 		if err == nil && c.Expired {
+			p.logExpired(r.Context(), method)
 			err = errTokenExpired
 		}
 		if err != nil {

@@ -134,7 +134,7 @@ func (v *Verifier) Verify(raw string) (Claims, error) {
 		return Claims{}, ErrNoToken
 	}
 	if len(raw) > MaxTokenBytes {
-		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrBadToken, MaxTokenBytes)
+		return Claims{}, fmt.Errorf("%w: %w: longer than %d bytes", ErrBadToken, jwt.ErrTokenMalformed, MaxTokenBytes)
 	}
 	mc := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(raw, mc, v.keyFunc)
@@ -189,8 +189,8 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 func (v *Verifier) parseError(tok *jwt.Token, err error) error {
 	if tok != nil && tok.Method != nil && tok.Method.Alg() != v.alg {
 		// Alg() is the name of a registered method, not token text.
-		return fmt.Errorf("%w: algorithm %s not accepted (want %s): %w",
-			ErrBadToken, tok.Method.Alg(), v.alg, jwt.ErrTokenSignatureInvalid)
+		return fmt.Errorf("%w: %w (%s, want %s): %w",
+			ErrBadToken, errWrongAlgorithm, tok.Method.Alg(), v.alg, jwt.ErrTokenSignatureInvalid)
 	}
 	for _, sentinel := range []error{
 		jwt.ErrTokenMalformed, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenUnverifiable,
@@ -204,7 +204,44 @@ func (v *Verifier) parseError(tok *jwt.Token, err error) error {
 
 // claimError reports a missing or malformed claim.
 func claimError(claim, problem string) error {
-	return fmt.Errorf("%w: claim %q %s", ErrBadToken, claim, problem)
+	return fmt.Errorf("%w: %w %q %s", ErrBadToken, errClaim, claim, problem)
+}
+
+// Sentinels that Verify's errors wrap besides the jwt ones, for
+// refusalReason.
+var (
+	errWrongAlgorithm = errors.New("algorithm not accepted")
+	errClaim          = errors.New("claim") // claimError reads: claim "sub" is required
+	errNoAccount      = errors.New("no account or share")
+)
+
+// refusalReason words why Verify refused a token, for the log: a few
+// words derived from the sentinels err wraps (never its text, though
+// that never holds the token either).
+func refusalReason(err error) string {
+	for _, r := range []struct {
+		sentinel error
+		reason   string
+	}{
+		{ErrNoToken, "no token"},
+		{errWrongAlgorithm, "wrong algorithm"},
+		{jwt.ErrTokenUnverifiable, "wrong algorithm"}, // unknown or missing "alg"
+		{jwt.ErrTokenMalformed, "malformed"},
+		{jwt.ErrTokenSignatureInvalid, "bad signature"},
+		{jwt.ErrTokenExpired, "expired"},
+		{jwt.ErrTokenNotValidYet, "not yet valid"},
+		{jwt.ErrTokenUsedBeforeIssued, "issued in the future"},
+		{jwt.ErrTokenInvalidAudience, "wrong audience"},
+		{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
+		{jwt.ErrTokenRequiredClaimMissing, "missing iss or aud"},
+		{errNoAccount, "no account"},
+		{errClaim, "bad claim"},
+	} {
+		if errors.Is(err, r.sentinel) {
+			return r.reason
+		}
+	}
+	return "invalid"
 }
 
 // registeredClaims reads "iss", "aud", "nbf" and "iat" of mc into what the

@@ -80,7 +80,7 @@ func claimName(mc jwt.MapClaims, key string) (string, error) {
 	case err != nil:
 		return "", err
 	case !present:
-		return "", claimError(key, "is required")
+		return "", fmt.Errorf("%w (%w)", claimError(key, "is required"), errNoAccount)
 	case !validTokenName(s):
 		return "", claimError(key, fmt.Sprintf("is not 1..%d bytes of printable UTF-8", maxNameBytes))
 	}

@@ -60,6 +60,8 @@ type options struct {
 	// edPriv/edPub switch tokens to EdDSA.
 	edPriv crypto.Signer
 	edPub  crypto.PublicKey
+	// logger is the policy's (default: discard).
+	logger *slog.Logger
 }
 
 // env is the stack cmd builds, served on loopback:
@@ -122,9 +124,13 @@ func newEnv(t *testing.T, o options) *env {
 			t.Fatal(err)
 		}
 	}
+	logger := o.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	p, err := hooks.New(hooks.Config{
 		Auth: v, HomeMaxSize: o.homeMax, GuestMaxSize: o.guestMax, Uploads: st, Cors: o.cors,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: logger,
 	})
 	if err != nil {
 		t.Fatal(err)

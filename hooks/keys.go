@@ -108,52 +108,147 @@ func readKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// LoadSecretFile reads the HS256 secret of -auth-secret-file. Surrounding
-// whitespace is trimmed; content that is padded standard base64 is
-// decoded (the form CreateSecretFile writes) and must give at least
-// MinSecretBytes bytes; any other content of at least MinSecretBytes
-// bytes is the secret itself. The minting host must read the file the
-// same way.
-func LoadSecretFile(path string) ([]byte, error) {
+// SecretEncoding says how LoadSecretFile turns the content of a secret
+// file into the HS256 key. The zero value is SecretRaw.
+type SecretEncoding int
+
+const (
+	// SecretRaw takes the file's content as written, surrounding
+	// whitespace trimmed, as the key: what PostgREST, Hasura and JWT
+	// libraries do with a shared secret, and what a host application gets
+	// from open(path).read().strip(). The default.
+	SecretRaw SecretEncoding = iota
+	// SecretBase64 decodes the trimmed content as base64, in the standard
+	// or the URL-safe alphabet, padded or not (line breaks are ignored);
+	// the key is the decoded bytes.
+	SecretBase64
+)
+
+// String is the name of e as -auth-secret-encoding takes it: "raw" or
+// "base64".
+func (e SecretEncoding) String() string {
+	switch e {
+	case SecretRaw:
+		return "raw"
+	case SecretBase64:
+		return "base64"
+	default:
+		return fmt.Sprintf("SecretEncoding(%d)", int(e))
+	}
+}
+
+// MarshalText returns the name of e.
+func (e SecretEncoding) MarshalText() ([]byte, error) {
+	if e != SecretRaw && e != SecretBase64 {
+		return nil, fmt.Errorf("unknown secret encoding %d", int(e))
+	}
+	return []byte(e.String()), nil
+}
+
+// UnmarshalText sets e from its name, "raw" or "base64".
+func (e *SecretEncoding) UnmarshalText(text []byte) error {
+	switch string(text) {
+	case "raw":
+		*e = SecretRaw
+	case "base64":
+		*e = SecretBase64
+	default:
+		return fmt.Errorf("unknown secret encoding %q (want raw or base64)", text)
+	}
+	return nil
+}
+
+// generator is a shell command printing a good secret for e.
+func (e SecretEncoding) generator() string {
+	if e == SecretBase64 {
+		return "openssl rand -base64 32"
+	}
+	return "openssl rand -hex 32"
+}
+
+// errShortSecret is wrapped by the error of a secret shorter than
+// MinSecretBytes.
+var errShortSecret = errors.New("secret too short")
+
+// LoadSecretFile reads the HS256 key of -auth-secret-file, the way enc
+// says: the file's text as written, surrounding whitespace trimmed
+// (SecretRaw), or that text base64-decoded (SecretBase64). A key shorter
+// than MinSecretBytes is an error that names the file and a command that
+// makes a good one. The minting host must read the file the same way.
+// Errors never hold bytes of the file.
+func LoadSecretFile(path string, enc SecretEncoding) ([]byte, error) {
 	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("auth secret: %w", err)
 	}
-	secret, err := decodeSecret(data)
+	secret, err := parseSecret(data, enc)
+	if errors.Is(err, errShortSecret) {
+		return nil, fmt.Errorf("auth secret %s: %w; make a good one with: %s > %s", path, err, enc.generator(), path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("auth secret %s: %w", path, err)
 	}
 	return secret, nil
 }
 
-// decodeSecret applies the LoadSecretFile rules to a file's content.
-func decodeSecret(data []byte) ([]byte, error) {
+// parseSecret applies the LoadSecretFile rules of enc to a file's content.
+func parseSecret(data []byte, enc SecretEncoding) ([]byte, error) {
 	trimmed := bytes.TrimSpace(data)
-	if dec, err := base64.StdEncoding.Strict().DecodeString(string(trimmed)); err == nil && len(trimmed) > 0 {
-		if len(dec) < MinSecretBytes {
-			return nil, fmt.Errorf("base64 of %d bytes, want at least %d (create one with: head -c 32 /dev/urandom | base64)",
-				len(dec), MinSecretBytes)
+	var secret []byte
+	var how string
+	switch enc {
+	case SecretRaw:
+		secret, how = bytes.Clone(trimmed), "after trimming whitespace"
+	case SecretBase64:
+		var err error
+		if secret, err = decodeBase64(trimmed); err != nil {
+			return nil, err
 		}
-		return dec, nil
+		how = "base64-decoded"
+	default:
+		return nil, fmt.Errorf("unknown secret encoding %d", int(enc))
 	}
-	if len(trimmed) < MinSecretBytes {
-		return nil, fmt.Errorf("shorter than %d bytes (create one with: head -c 32 /dev/urandom | base64)", MinSecretBytes)
+	if len(secret) < MinSecretBytes {
+		return nil, fmt.Errorf("%w: %d bytes %s, want at least %d", errShortSecret, len(secret), how, MinSecretBytes)
 	}
-	return bytes.Clone(trimmed), nil
+	return secret, nil
 }
 
-// CreateSecretFile writes a new random secret of MinSecretBytes bytes to
-// path as a base64 line, mode 0600, creating its directory (0700), and
-// returns the secret. It never replaces a file: the secret is written to
-// a temporary file in the same directory and linked into place, which
-// fails with an error wrapping fs.ErrExist if path exists (a rename would
-// silently replace a file created meanwhile).
+// decodeBase64 decodes text in the standard or the URL-safe alphabet,
+// padded or not; CR and LF are ignored. Its error does not quote text.
+func decodeBase64(text []byte) ([]byte, error) {
+	enc := base64.StdEncoding
+	if bytes.ContainsAny(text, "-_") {
+		enc = base64.URLEncoding
+	}
+	if !bytes.HasSuffix(text, []byte("=")) {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	dec := make([]byte, enc.DecodedLen(len(text)))
+	n, err := enc.Decode(dec, text)
+	if err != nil {
+		// The decoder's error gives an offset, never the text.
+		return nil, fmt.Errorf("not base64 (standard or URL-safe alphabet): %w", err)
+	}
+	return dec[:n], nil
+}
+
+// CreateSecretFile writes a new secret to path, mode 0600, creating its
+// directory (0700), and returns the key: 32 random bytes rendered as
+// unpadded base64url, 43 characters of URL-safe text that are the key as
+// written (what LoadSecretFile with SecretRaw reads back, and what a host
+// application reads with open(path).read().strip()). It never replaces a
+// file: the secret is written to a temporary file in the same directory
+// and linked into place, which fails with an error wrapping fs.ErrExist
+// if path exists (a rename would silently replace a file created
+// meanwhile, by another process starting on the same directory).
 func CreateSecretFile(path string) ([]byte, error) {
-	secret := make([]byte, MinSecretBytes)
-	if _, err := rand.Read(secret); err != nil {
+	random := make([]byte, MinSecretBytes)
+	if _, err := rand.Read(random); err != nil {
 		return nil, fmt.Errorf("auth secret: %w", err)
 	}
-	line := base64.StdEncoding.EncodeToString(secret) + "\n"
+	secret := []byte(base64.RawURLEncoding.EncodeToString(random))
+	line := string(secret) + "\n"
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("auth secret %s: %w", path, err)

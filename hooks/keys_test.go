@@ -14,88 +14,157 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 )
 
-func mustB64(s string) []byte {
-	b, err := base64.StdEncoding.DecodeString(s)
+func TestParseSecret(t *testing.T) {
+	raw32 := bytes.Repeat([]byte{0xfb, 0xff, 0xbf}, 11)[:32] // "+/" in base64, "-_" in base64url
+	std := base64.StdEncoding.EncodeToString(raw32)
+	url := base64.URLEncoding.EncodeToString(raw32)
+	hex64 := strings.Repeat("0f", 32) // as `openssl rand -hex 32` writes it
+	wrapped := base64.StdEncoding.EncodeToString(bytes.Repeat(raw32, 2))
+	wrapped = wrapped[:64] + "\n" + wrapped[64:] + "\n" // `openssl rand -base64 64`
+	for _, tc := range []struct {
+		name string
+		enc  SecretEncoding
+		in   string
+		want []byte // nil: an error
+	}{
+		// raw: the text as written, trimmed; nothing is ever decoded.
+		{"64 hex digits are the key as written", SecretRaw, hex64 + "\n", []byte(hex64)},
+		{"surrounding whitespace is trimmed", SecretRaw, " \t" + hex64 + "\r\n", []byte(hex64)},
+		{"padded base64 is not decoded", SecretRaw, std + "\n", []byte(std)},
+		{"unpadded base64url is not decoded", SecretRaw, strings.TrimRight(url, "="), []byte(strings.TrimRight(url, "="))},
+		{"32 characters", SecretRaw, strings.Repeat("k", 32), []byte(strings.Repeat("k", 32))},
+		{"inner spaces are kept", SecretRaw, "correct horse battery staple 1234\n", []byte("correct horse battery staple 1234")},
+		{"binary", SecretRaw, "\x00\x01" + strings.Repeat("\xff", 30), []byte("\x00\x01" + strings.Repeat("\xff", 30))},
+		{"31 characters", SecretRaw, strings.Repeat("k", 31), nil},
+		{"31 characters once trimmed", SecretRaw, " " + strings.Repeat("k", 31) + "\n", nil},
+		{"empty", SecretRaw, "", nil},
+		{"whitespace", SecretRaw, " \n\t ", nil},
+
+		// base64: standard or URL-safe alphabet, padded or not.
+		{"standard, padded", SecretBase64, std + "\n", raw32},
+		{"standard, unpadded", SecretBase64, strings.TrimRight(std, "="), raw32},
+		{"url-safe, padded", SecretBase64, url, raw32},
+		{"url-safe, unpadded", SecretBase64, "  " + strings.TrimRight(url, "=") + "\n", raw32},
+		{"wrapped lines", SecretBase64, wrapped, bytes.Repeat(raw32, 2)},
+		{"hex is base64 too", SecretBase64, hex64, mustDecode(base64.StdEncoding.DecodeString(hex64))},
+		{"31 bytes", SecretBase64, base64.StdEncoding.EncodeToString(raw32[:31]), nil},
+		{"not base64", SecretBase64, strings.Repeat("k!", 30), nil},
+		{"mixed alphabets", SecretBase64, strings.Replace(std, "/", "_", 1), nil},
+		{"bad padding", SecretBase64, strings.TrimRight(std, "=") + "==", nil},
+		{"empty base64", SecretBase64, "", nil},
+
+		{"unknown encoding", SecretEncoding(7), hex64, nil},
+	} {
+		got, err := parseSecret([]byte(tc.in), tc.enc)
+		switch {
+		case tc.want == nil && err == nil:
+			t.Errorf("%s: parseSecret = %x, want an error", tc.name, got)
+		case tc.want == nil && strings.TrimSpace(tc.in) != "" && strings.Contains(err.Error(), strings.TrimSpace(tc.in)):
+			t.Errorf("%s: error %q holds the secret", tc.name, err)
+		case tc.want != nil && (err != nil || !bytes.Equal(got, tc.want)):
+			t.Errorf("%s: parseSecret = %x, %v; want %x", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func mustDecode(b []byte, err error) []byte {
 	if err != nil {
 		panic(err)
 	}
 	return b
 }
 
-func TestDecodeSecret(t *testing.T) {
-	raw32 := bytes.Repeat([]byte{0xa5}, 32)
-	b64of32 := base64.StdEncoding.EncodeToString(raw32)
-	for _, tc := range []struct {
-		name, in string
-		want     []byte // nil: an error
-	}{
-		{"base64 of 32 bytes", b64of32, raw32},
-		{"base64 with a newline and spaces", "  " + b64of32 + "\n", raw32},
-		// Valid base64 is always decoded, so a short one is an error
-		// rather than 44 characters taken raw.
-		{"base64 of 31 bytes", base64.StdEncoding.EncodeToString(raw32[:31]), nil},
-		{"invalid base64 of 45 characters is raw", base64.StdEncoding.EncodeToString(raw32[:31]) + "=",
-			[]byte(base64.StdEncoding.EncodeToString(raw32[:31]) + "=")},
-		{"raw 32 bytes", strings.Repeat("k", 31) + "!", []byte(strings.Repeat("k", 31) + "!")},
-		// 32 base64 characters decode to 24 bytes: refused, not taken raw.
-		{"32 characters of the base64 alphabet", strings.Repeat("k", 32), nil},
-		// `openssl rand -hex 32` is valid base64: it is decoded (48 bytes).
-		{"64 hex digits", strings.Repeat("0f", 32), mustB64(strings.Repeat("0f", 32))},
-		{"40 characters that are base64 of 30 bytes", strings.Repeat("abcd", 10), nil},
-		{"raw with a character outside base64", strings.Repeat("abcd", 10) + "!", []byte(strings.Repeat("abcd", 10) + "!")},
-		{"raw binary", "\x00\x01" + strings.Repeat("\xff", 30), []byte("\x00\x01" + strings.Repeat("\xff", 30))},
-		{"raw trimmed to 31 bytes", " " + strings.Repeat("k", 31) + "\n", nil},
-		{"unpadded base64 of 32 bytes is raw", strings.TrimRight(b64of32, "="), []byte(strings.TrimRight(b64of32, "="))},
-		{"empty", "", nil},
-		{"whitespace", " \n\t ", nil},
-		{"short base64", base64.StdEncoding.EncodeToString(raw32[:16]), nil},
-	} {
-		got, err := decodeSecret([]byte(tc.in))
-		switch {
-		case tc.want == nil && err == nil:
-			t.Errorf("%s: decodeSecret = %x, want an error", tc.name, got)
-		case tc.want == nil && strings.Contains(err.Error(), strings.TrimSpace(tc.in)) && strings.TrimSpace(tc.in) != "":
-			t.Errorf("%s: error %q holds the secret", tc.name, err)
-		case tc.want != nil && (err != nil || !bytes.Equal(got, tc.want)):
-			t.Errorf("%s: decodeSecret = %x, %v; want %x", tc.name, got, err, tc.want)
+func TestSecretEncodingText(t *testing.T) {
+	for _, e := range []SecretEncoding{SecretRaw, SecretBase64} {
+		text, err := e.MarshalText()
+		if err != nil {
+			t.Fatal(err)
 		}
+		var back SecretEncoding = 7
+		if err := back.UnmarshalText(text); err != nil || back != e || e.String() != string(text) {
+			t.Errorf("%v: text %q, back %v, %v", e, text, back, err)
+		}
+	}
+	var e SecretEncoding
+	if e != SecretRaw {
+		t.Error("the zero SecretEncoding is not SecretRaw")
+	}
+	for _, bad := range []string{"", "hex", "RAW", "base64url"} {
+		if err := e.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("UnmarshalText(%q) accepted", bad)
+		}
+	}
+	if _, err := SecretEncoding(7).MarshalText(); err == nil {
+		t.Error("MarshalText of an unknown encoding")
 	}
 }
 
 func TestLoadSecretFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "secret")
-	want := bytes.Repeat([]byte{7}, 48)
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(want)+"\r\n"), 0o600); err != nil {
+	text := strings.Repeat("9c", 32) // `openssl rand -hex 32`
+	if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := LoadSecretFile(path); err != nil || !bytes.Equal(got, want) {
-		t.Errorf("LoadSecretFile = %x, %v; want %x", got, err, want)
+	if got, err := LoadSecretFile(path, SecretRaw); err != nil || string(got) != text {
+		t.Errorf("LoadSecretFile(raw) = %q, %v; want the text %q", got, err, text)
 	}
-	if _, err := LoadSecretFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+	want := bytes.Repeat([]byte{7}, 48)
+	b64 := filepath.Join(dir, "b64")
+	if err := os.WriteFile(b64, []byte(base64.StdEncoding.EncodeToString(want)+"\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadSecretFile(b64, SecretBase64); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("LoadSecretFile(base64) = %x, %v; want %x", got, err, want)
+	}
+	if _, err := LoadSecretFile(filepath.Join(dir, "missing"), SecretRaw); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
 	}
-	if _, err := LoadSecretFile(dir); err == nil {
+	if _, err := LoadSecretFile(dir, SecretRaw); err == nil {
 		t.Error("a directory loaded as a secret")
-	}
-	short := filepath.Join(dir, "short")
-	if err := os.WriteFile(short, []byte("hunter2-is-my-password"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadSecretFile(short); err == nil || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("short secret: %v", err)
 	}
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, bytes.Repeat([]byte("a"), maxKeyFileBytes+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadSecretFile(big); err == nil {
+	if _, err := LoadSecretFile(big, SecretRaw); err == nil {
 		t.Error("oversized secret file accepted")
+	}
+}
+
+// A short secret is refused with an error that names the file and the
+// command that makes a good one, and never quotes the file.
+func TestLoadSecretFileTooShort(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		enc           SecretEncoding
+		content, want string
+	}{
+		{SecretRaw, "hunter2-is-my-password\n", "22 bytes after trimming whitespace, want at least 32; make a good one with: openssl rand -hex 32 > "},
+		{SecretRaw, "\n", "0 bytes after trimming whitespace, want at least 32; make a good one with: openssl rand -hex 32 > "},
+		{SecretBase64, base64.StdEncoding.EncodeToString([]byte("hunter2-is-my-password")), "22 bytes base64-decoded, want at least 32; make a good one with: openssl rand -base64 32 > "},
+	} {
+		path := filepath.Join(dir, "short.secret")
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadSecretFile(path, tc.enc)
+		if err == nil {
+			t.Fatalf("%v %q: accepted", tc.enc, tc.content)
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "auth secret "+path+": ") || !strings.HasSuffix(msg, tc.want+path) {
+			t.Errorf("%v %q: error %q, want it to name %s and end with %q", tc.enc, tc.content, msg, path, tc.want+path)
+		}
+		if strings.Contains(msg, "hunter2") || strings.Contains(msg, strings.TrimSpace(tc.content)) && strings.TrimSpace(tc.content) != "" {
+			t.Errorf("%v: error %q quotes the file", tc.enc, msg)
+		}
 	}
 }
 
@@ -106,9 +175,6 @@ func TestCreateSecretFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(secret) != MinSecretBytes || bytes.Equal(secret, make([]byte, MinSecretBytes)) {
-		t.Fatalf("secret %d bytes, all zero: %v", len(secret), bytes.Equal(secret, make([]byte, MinSecretBytes)))
-	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +182,24 @@ func TestCreateSecretFile(t *testing.T) {
 	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %#o, want 0600", fi.Mode().Perm())
 	}
-	loaded, err := LoadSecretFile(path)
-	if err != nil || !bytes.Equal(loaded, secret) {
-		t.Errorf("LoadSecretFile after CreateSecretFile = %x, %v; want %x", loaded, err, secret)
-	}
+	// One line of 43 base64url characters (32 random bytes, unpadded),
+	// and that text is the key, as written.
 	content, _ := os.ReadFile(path)
-	if want := base64.StdEncoding.EncodeToString(secret) + "\n"; string(content) != want {
-		t.Errorf("file holds %q, want one base64 line", content)
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}\n$`).Match(content) {
+		t.Fatalf("file holds %q, want 43 base64url characters and a newline", content)
+	}
+	if string(secret) != strings.TrimSpace(string(content)) {
+		t.Errorf("CreateSecretFile returned %q, want the file's text %q", secret, content)
+	}
+	random, err := base64.RawURLEncoding.Strict().DecodeString(string(secret))
+	if err != nil || len(random) != MinSecretBytes || bytes.Equal(random, make([]byte, MinSecretBytes)) {
+		t.Errorf("the text decodes to %x, %v; want %d random bytes", random, err, MinSecretBytes)
+	}
+	if loaded, err := LoadSecretFile(path, SecretRaw); err != nil || !bytes.Equal(loaded, secret) {
+		t.Errorf("LoadSecretFile(raw) after CreateSecretFile = %q, %v; want %q", loaded, err, secret)
+	}
+	if loaded, err := LoadSecretFile(path, SecretBase64); err != nil || !bytes.Equal(loaded, random) {
+		t.Errorf("LoadSecretFile(base64) after CreateSecretFile = %x, %v; want %x", loaded, err, random)
 	}
 
 	// A second call refuses to replace the file, and leaves no litter.
@@ -143,7 +220,7 @@ func TestCreateSecretFile(t *testing.T) {
 	// Two secrets differ.
 	other, err := CreateSecretFile(filepath.Join(dir, "other.secret"))
 	if err != nil || bytes.Equal(other, secret) {
-		t.Errorf("second secret %x, %v", other, err)
+		t.Errorf("second secret %q, %v", other, err)
 	}
 }
 

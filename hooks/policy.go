@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,7 +42,8 @@ type Config struct {
 	// CORS headers tusd would add, so that browsers can read them (pass
 	// the tusd handler's configuration). Default nil: none.
 	Cors *handler.CorsConfig
-	// Logger receives refusals (debug) and failures. Default: discard.
+	// Logger receives refused tokens (warn, with a reason, never the
+	// token), other refusals (debug) and failures. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -164,21 +166,32 @@ func (p *Policy) asClientError(ctx context.Context, op string, err error) handle
 func (p *Policy) claims(ctx context.Context, authorization string) (Claims, error) {
 	raw, err := BearerToken(authorization)
 	if err != nil {
+		if strings.Trim(authorization, " \t") != "" {
+			// BearerToken's errors are fixed strings.
+			p.log.WarnContext(ctx, "token refused", "reason", "no bearer token", "error", err)
+		}
 		return Claims{}, errNoToken
 	}
 	c, err := p.cfg.Auth.Verify(raw)
 	if err != nil {
-		p.log.DebugContext(ctx, "token refused", "error", err)
+		// Verify's error names what is wrong, never the token.
+		p.log.WarnContext(ctx, "token refused", "reason", refusalReason(err), "error", err)
 		return Claims{}, errBadToken
 	}
 	switch {
 	case c.Kind == KindHome && c.Subject != "":
 	case c.Kind == KindGuest && c.Owner != "" && c.Share != "":
 	default:
-		p.log.DebugContext(ctx, "token refused", "error", "no account or share", "kind", c.Kind)
+		p.log.WarnContext(ctx, "token refused", "reason", "no account", "kind", c.Kind)
 		return Claims{}, errBadToken
 	}
 	return c, nil
+}
+
+// logExpired logs a token refused because it expired (within the resume
+// grace, which only lets it resume its uploads).
+func (p *Policy) logExpired(ctx context.Context, method string) {
+	p.log.WarnContext(ctx, "token refused", "reason", "expired", "method", method)
 }
 
 // refuse writes e as tusd would: status, Tus-Resumable, the "CODE:

@@ -55,7 +55,8 @@ func setupAuth(a authFlags, uploadDir string, out *output) (*authSetup, error) {
 		what = "public key " + a.AuthPublicKeyFile
 	default:
 		path := a.secretPath(uploadDir)
-		secret, created, err := loadSecret(path, a.autoSecret())
+		enc := a.AuthSecretEncoding
+		secret, created, err := loadSecret(path, enc, a.autoSecret())
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +65,7 @@ func setupAuth(a authFlags, uploadDir string, out *output) (*authSetup, error) {
 		}
 		warnLoose(path, out)
 		ac.Secret = secret
-		what = "the secret in " + path
+		what = fmt.Sprintf("the secret in %s (%s, %d bytes)", path, secretReading(enc), len(secret))
 		if a.autoSecret() {
 			if links, err = hooks.NewSigner(secret, nil, a.AuthIssuer, a.AuthAudience); err != nil {
 				return nil, err
@@ -89,19 +90,36 @@ func setupAuth(a authFlags, uploadDir string, out *output) (*authSetup, error) {
 	return &authSetup{verifier: v, links: links}, nil
 }
 
-// loadSecret reads the HS256 secret at path; with create, a missing file
-// is created (mode 0600) and created is true.
-func loadSecret(path string, create bool) (secret []byte, created bool, err error) {
-	secret, err = hooks.LoadSecretFile(path)
+// loadSecret reads the HS256 secret at path as enc says; with create, a
+// missing file is created (mode 0600) and created is true. Processes
+// starting together on a fresh upload dir share one secret: the file is
+// linked into place, never replaced, and whoever finds it created
+// meanwhile reads that one. The key is always read back from the file,
+// so that a created secret is read as enc says too.
+func loadSecret(path string, enc hooks.SecretEncoding, create bool) (secret []byte, created bool, err error) {
+	secret, err = hooks.LoadSecretFile(path, enc)
 	if err == nil || !create || !errors.Is(err, fs.ErrNotExist) {
 		return secret, false, err
 	}
-	secret, err = hooks.CreateSecretFile(path)
-	if errors.Is(err, fs.ErrExist) { // created meanwhile by another process
-		secret, err = hooks.LoadSecretFile(path)
-		return secret, false, err
+	switch _, err = hooks.CreateSecretFile(path); {
+	case err == nil:
+		created = true
+	case errors.Is(err, fs.ErrExist): // created meanwhile by another process
+	default:
+		return nil, false, err
 	}
-	return secret, err == nil, err
+	if secret, err = hooks.LoadSecretFile(path, enc); err != nil {
+		return nil, false, err
+	}
+	return secret, created, nil
+}
+
+// secretReading words how enc reads a secret file, for the startup log.
+func secretReading(enc hooks.SecretEncoding) string {
+	if enc == hooks.SecretBase64 {
+		return "base64-decoded"
+	}
+	return "its text as written"
 }
 
 // warnLoose warns when other users may read a key file.

@@ -53,7 +53,12 @@ func TestAuthFlags(t *testing.T) {
 		check func(c Config) bool
 	}{
 		{[]string{"-auth=none"}, func(c Config) bool { return c.open() && !c.autoSecret() }},
-		{[]string{"-auth-secret-file", "/etc/s"}, func(c Config) bool { return !c.autoSecret() && c.secretPath("d") == "/etc/s" }},
+		{[]string{"-auth-secret-file", "/etc/s"}, func(c Config) bool {
+			return !c.autoSecret() && c.secretPath("d") == "/etc/s" && c.AuthSecretEncoding == hooks.SecretRaw
+		}},
+		{[]string{"-auth-secret-file", "/etc/s", "-auth-secret-encoding", "base64"}, func(c Config) bool { return c.AuthSecretEncoding == hooks.SecretBase64 }},
+		{[]string{"-auth-secret-encoding=raw"}, func(c Config) bool { return c.autoSecret() && c.AuthSecretEncoding == hooks.SecretRaw }},
+		{[]string{"-auth-secret-encoding=base64"}, func(c Config) bool { return c.autoSecret() && c.AuthSecretEncoding == hooks.SecretBase64 }},
 		{[]string{"-auth-public-key-file", "k.pem", "-auth-issuer", "https://app", "-auth-audience", "tusvault"}, func(c Config) bool {
 			return !c.autoSecret() && c.AuthIssuer == "https://app" && c.AuthAudience == "tusvault"
 		}},
@@ -92,6 +97,10 @@ func TestAuthFlagsRejected(t *testing.T) {
 		{[]string{"-s3-bucket", "b"}, "with -s3-bucket, give -auth-secret-file or -auth-public-key-file"},
 		{[]string{"-s3-bucket", "b", "-auth-issuer", "x"}, "with -s3-bucket"},
 		{[]string{"-auth=none", "-auth-secret-file", "s"}, "-auth-secret-file needs -auth=jwt"},
+		{[]string{"-auth=none", "-auth-secret-encoding", "base64"}, "-auth-secret-encoding needs -auth=jwt"},
+		{[]string{"-auth-secret-encoding", "hex"}, "-auth-secret-encoding"},
+		{[]string{"-auth-secret-encoding", ""}, "-auth-secret-encoding"},
+		{[]string{"-auth-public-key-file", "k", "-auth-secret-encoding", "base64"}, "-auth-secret-encoding applies to the secret file"},
 		{[]string{"-auth=none", "-guest-max-size", "1"}, "-guest-max-size needs -auth=jwt"},
 		{[]string{"-auth-resume-grace", "-1h"}, "-auth-resume-grace"},
 		{[]string{"-home-max-size", "-1"}, "-home-max-size"},
@@ -404,6 +413,8 @@ func TestTokenCommand(t *testing.T) {
 		{"token", "guest", "-owner", "alice", "-share", "s", "-types", "images"},
 		{"token", "guest", "extra", "-owner", "alice", "-share", "s"},
 		{"token", "home", "a", "-auth-secret-file", "s", "-auth-private-key-file", "k"},
+		{"token", "home", "a", "-auth-private-key-file", "k", "-auth-secret-encoding", "base64"},
+		{"token", "home", "a", "-auth-secret-encoding", "hex"},
 	} {
 		_, _, err := runCmd(t, append(args, "-upload-dir", dir)...)
 		var ue usageError

@@ -22,17 +22,18 @@ const defaultSecretName = "auth.secret"
 
 // authFlags say how serve authenticates and routes uploads (package hooks).
 type authFlags struct {
-	Auth              string        // -auth, default "jwt" (or "none": open uploads, tusd's behaviour)
-	AuthSecretFile    string        // -auth-secret-file, default "" = <upload-dir>/auth.secret, created when missing (local disk only)
-	AuthPublicKeyFile string        // -auth-public-key-file, default "" (HS256 with the secret file)
-	AuthIssuer        string        // -auth-issuer, default "" (iss not checked)
-	AuthAudience      string        // -auth-audience, default "" (aud not checked)
-	AuthResumeGrace   time.Duration // -auth-resume-grace, default 24h (0: none)
-	HomeMaxSize       byteSize      // -home-max-size, default 0 (no limit of its own)
-	GuestMaxSize      byteSize      // -guest-max-size, default 0 (no limit of its own)
-	HomePrefix        string        // -home-prefix, default "home"
-	GuestPrefix       string        // -guest-prefix, default "guest"
-	PublicPrefix      string        // -public-prefix, default "public"
+	Auth               string               // -auth, default "jwt" (or "none": open uploads, tusd's behaviour)
+	AuthSecretFile     string               // -auth-secret-file, default "" = <upload-dir>/auth.secret, created when missing (local disk only)
+	AuthSecretEncoding hooks.SecretEncoding // -auth-secret-encoding, default raw (the file's trimmed text is the key; or base64: decoded)
+	AuthPublicKeyFile  string               // -auth-public-key-file, default "" (HS256 with the secret file)
+	AuthIssuer         string               // -auth-issuer, default "" (iss not checked)
+	AuthAudience       string               // -auth-audience, default "" (aud not checked)
+	AuthResumeGrace    time.Duration        // -auth-resume-grace, default 24h (0: none)
+	HomeMaxSize        byteSize             // -home-max-size, default 0 (no limit of its own)
+	GuestMaxSize       byteSize             // -guest-max-size, default 0 (no limit of its own)
+	HomePrefix         string               // -home-prefix, default "home"
+	GuestPrefix        string               // -guest-prefix, default "guest"
+	PublicPrefix       string               // -public-prefix, default "public"
 }
 
 func defaultAuthFlags() authFlags {
@@ -49,7 +50,8 @@ func defaultAuthFlags() authFlags {
 // defaults.
 func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.Auth, "auth", a.Auth, "Authentication of uploads: jwt (bearer tokens minted by the host application or 'tusvault token') or none (open uploads as in tusd: anyone may upload, and anyone with an upload's URL may read, resume and delete it; only behind a proxy that authenticates)")
-	fs.StringVar(&a.AuthSecretFile, "auth-secret-file", a.AuthSecretFile, "File holding the HS256 secret tokens are signed with (base64 of at least 32 bytes). Default <upload-dir>/"+defaultSecretName+", created (mode 0600) when missing, on the local disk only: with -s3-bucket give this or -auth-public-key-file")
+	fs.StringVar(&a.AuthSecretFile, "auth-secret-file", a.AuthSecretFile, "File holding the HS256 secret tokens are signed with: its text as written, surrounding whitespace trimmed, is the key (at least 32 bytes; make one with: openssl rand -hex 32 > FILE), unless -auth-secret-encoding=base64. Default <upload-dir>/"+defaultSecretName+", created (mode 0600, 43 characters of random base64url text) when missing, on the local disk only: with -s3-bucket give this or -auth-public-key-file")
+	fs.TextVar(&a.AuthSecretEncoding, "auth-secret-encoding", a.AuthSecretEncoding, "How the secret file's text becomes the HS256 key, by `encoding`: raw (the key is the text as written, surrounding whitespace trimmed, as PostgREST, Hasura and JWT libraries take a shared secret) or base64 (the key is the text base64-decoded, standard or URL-safe alphabet, padded or not; at least 32 bytes). Give 'tusvault token' the same")
 	fs.StringVar(&a.AuthPublicKeyFile, "auth-public-key-file", a.AuthPublicKeyFile, "PEM public key (Ed25519, RSA of 2048 bits or more, ECDSA P-256) verifying EdDSA, RS256 or ES256 tokens, instead of an HS256 secret")
 	fs.StringVar(&a.AuthIssuer, "auth-issuer", a.AuthIssuer, "If set, tokens must carry this \"iss\" claim")
 	fs.StringVar(&a.AuthAudience, "auth-audience", a.AuthAudience, "If set, tokens must carry this \"aud\" claim")
@@ -90,12 +92,16 @@ func (a *authFlags) validate(s3 bool) error {
 		if s3 && a.autoSecret() {
 			return errors.New("with -s3-bucket, give -auth-secret-file or -auth-public-key-file (or -auth=none behind an authenticating proxy)")
 		}
+		if a.AuthPublicKeyFile != "" && a.AuthSecretEncoding != hooks.SecretRaw {
+			return errors.New("-auth-secret-encoding applies to the secret file, not to -auth-public-key-file")
+		}
 	case authNone:
 		for _, f := range []struct {
 			name string
 			set  bool
 		}{
 			{"-auth-secret-file", a.AuthSecretFile != ""},
+			{"-auth-secret-encoding", a.AuthSecretEncoding != hooks.SecretRaw},
 			{"-auth-public-key-file", a.AuthPublicKeyFile != ""},
 			{"-auth-issuer", a.AuthIssuer != ""},
 			{"-auth-audience", a.AuthAudience != ""},

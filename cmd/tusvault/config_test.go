@@ -86,6 +86,7 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 		"disable-concatenation":   "true",
 		"auth":                    "jwt",
 		"auth-secret-file":        "",
+		"auth-secret-encoding":    "raw",
 		"auth-public-key-file":    "",
 		"auth-resume-grace":       "24h0m0s",
 		"home-max-size":           "0",

@@ -49,10 +49,12 @@
 //     is checked before the bucket;
 //   - the encrypted data store (store), with the process-wide part-upload
 //     limiter (store.NewLimiter) and the spool directory for ciphertext parts;
-//   - the token verifier (auth.go): HS256 with -auth-secret-file (on the
-//     local disk by default <upload-dir>/auth.secret, created 0600 when
-//     missing) or EdDSA/RS256/ES256 with -auth-public-key-file; none with
-//     -auth=none, which prints a loud warning;
+//   - the token verifier (auth.go): HS256 with -auth-secret-file, whose
+//     text as written is the key (base64-decoded with
+//     -auth-secret-encoding=base64; on the local disk by default
+//     <upload-dir>/auth.secret, created 0600 when missing) or
+//     EdDSA/RS256/ES256 with -auth-public-key-file; none with -auth=none,
+//     which prints a loud warning;
 //   - the policy (hooks.Policy): routing of new uploads to
 //     home/<user>/<id>, guest/<owner>/<share>/<id> or public/<id>, and the
 //     access check of every request;

@@ -177,7 +177,7 @@ func TestServeHTTPHooks(t *testing.T) {
 			t.Errorf("startup output lacks %q", want)
 		}
 	}
-	secret, err := hooks.LoadSecretFile(filepath.Join(s.dir, "auth.secret"))
+	secret, err := hooks.LoadSecretFile(filepath.Join(s.dir, "auth.secret"), hooks.SecretRaw)
 	if err != nil {
 		t.Fatal(err)
 	}

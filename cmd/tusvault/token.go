@@ -30,7 +30,9 @@ expire (-ttl > 0); a home token with -ttl 0 never does.
 
 The token is signed with the HS256 secret the server uses
 (-auth-secret-file, default <upload-dir>/auth.secret, which a server on the
-local disk creates on its first start), or with -auth-private-key-file
+local disk creates on its first start), read as the server reads it: its
+text as written, surrounding whitespace trimmed, or base64-decoded with
+-auth-secret-encoding=base64. Or it is signed with -auth-private-key-file
 (EdDSA, RS256 or ES256) for a server started with the matching
 -auth-public-key-file. Give the -auth-issuer and -auth-audience the server
 checks.
@@ -39,6 +41,7 @@ checks.
 // tokenFlags are the flags of both token kinds.
 type tokenFlags struct {
 	uploadDir, secretFile, keyFile, issuer, audience string
+	encoding                                         hooks.SecretEncoding
 	ttl                                              time.Duration
 	maxSize                                          byteSize
 	// Guest tokens only.
@@ -50,6 +53,7 @@ type tokenFlags struct {
 func (t *tokenFlags) register(fs *flag.FlagSet, guest bool) {
 	fs.StringVar(&t.uploadDir, "upload-dir", "./data", "Upload directory of the server, whose "+defaultSecretName+" is the default secret")
 	fs.StringVar(&t.secretFile, "auth-secret-file", "", "HS256 secret file (default <upload-dir>/"+defaultSecretName+"; must exist)")
+	fs.TextVar(&t.encoding, "auth-secret-encoding", hooks.SecretRaw, "How the secret file's text becomes the key, by `encoding`: raw (the text as written, surrounding whitespace trimmed) or base64 (the text base64-decoded); the server's -auth-secret-encoding")
 	fs.StringVar(&t.keyFile, "auth-private-key-file", "", "PEM private key (Ed25519, RSA, ECDSA P-256) to sign EdDSA, RS256 or ES256 tokens with, instead of the secret")
 	fs.StringVar(&t.issuer, "auth-issuer", "", "The \"iss\" claim (the server's -auth-issuer)")
 	fs.StringVar(&t.audience, "auth-audience", "", "The \"aud\" claim (the server's -auth-audience)")
@@ -109,6 +113,9 @@ func runToken(_ context.Context, args []string, stdout io.Writer) error {
 	if t.secretFile != "" && t.keyFile != "" {
 		return usageError{errors.New("token: -auth-secret-file and -auth-private-key-file exclude each other")}
 	}
+	if t.keyFile != "" && t.encoding != hooks.SecretRaw {
+		return usageError{errors.New("token: -auth-secret-encoding applies to the secret file, not to -auth-private-key-file")}
+	}
 	signer, err := t.signer()
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
@@ -131,7 +138,7 @@ func (t *tokenFlags) signer() (*hooks.Signer, error) {
 	} else {
 		a := authFlags{AuthSecretFile: t.secretFile}
 		path := a.secretPath(t.uploadDir)
-		secret, err = hooks.LoadSecretFile(path)
+		secret, err = hooks.LoadSecretFile(path, t.encoding)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &wrapped{err: err, msg: fmt.Sprintf("no auth secret at %s: start the server once on that -upload-dir to create it, or name the server's with -auth-secret-file", path)}
 		}
