@@ -46,7 +46,9 @@
 //   - the keyring (store/crypt), loaded from -keyring or, on the first
 //     start on local disk, created with mode 0600 next to the uploads with a
 //     warning to back it up; with S3 it must exist (tusvault keys init) and
-//     is checked before the bucket;
+//     is checked before the bucket. Like the auth secret, it is linked into
+//     place and never replaced, so that processes starting together on a
+//     fresh upload dir share the one whoever came first created;
 //   - the encrypted data store (store), with the process-wide part-upload
 //     limiter (store.NewLimiter) and the spool directory for ciphertext parts;
 //   - the token verifier (auth.go): HS256 with -auth-secret-file, whose

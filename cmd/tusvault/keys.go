@@ -17,7 +17,9 @@ import (
 // openOrCreateKeyring loads the keyring at path, or creates one (mode 0600)
 // when the file does not exist, warning loudly that it must be backed up.
 // Key bytes are never logged. Only the embedded default (local disk)
-// creates its keyring on the fly.
+// creates its keyring on the fly. Processes starting together on a fresh
+// upload dir share one keyring: createKeyring never replaces a file, and
+// whoever finds it created meanwhile loads that one.
 func openOrCreateKeyring(path string, log *slog.Logger) (*crypt.Keyring, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -27,7 +29,11 @@ func openOrCreateKeyring(path string, log *slog.Logger) (*crypt.Keyring, error) 
 	if !errors.Is(err, fs.ErrNotExist) {
 		return kr, err
 	}
-	if kr, err = createKeyring(abs); err != nil {
+	kr, err = createKeyring(abs)
+	if errors.Is(err, fs.ErrExist) { // created meanwhile by another process
+		return readKeyring(abs, log)
+	}
+	if err != nil {
 		return nil, err
 	}
 	log.Warn(fmt.Sprintf("WARNING: created a new keyring at %s. It holds the keys to every upload: "+

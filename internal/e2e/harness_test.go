@@ -153,6 +153,15 @@ func startServer(t testing.TB, dir string, extra ...string) *server {
 // the embedded default, tokens signed with <dir>/auth.secret).
 func startServerAuth(t testing.TB, dir string, extra ...string) *server {
 	t.Helper()
+	s := spawnServer(t, dir, extra...)
+	s.awaitReady()
+	return s
+}
+
+// spawnServer starts tusvault as startServerAuth does but returns without
+// waiting for it: call awaitReady next, from the test's goroutine.
+func spawnServer(t testing.TB, dir string, extra ...string) *server {
+	t.Helper()
 	tmp := dir + ".tmp"
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		t.Fatal(err)
@@ -181,7 +190,16 @@ func startServerAuth(t testing.TB, dir string, extra ...string) *server {
 			t.Logf("tusvault %s output (exit: %v):\n%s", strings.Join(args, " "), s.state, s.out.String())
 		}
 	})
+	return s
+}
 
+// awaitReady waits for the server's upload URL line and sets Endpoint and
+// Addr; it fails the test if the process exits first or takes longer than
+// startTimeout.
+func (s *server) awaitReady() {
+	t := s.t
+	t.Helper()
+	args := s.cmd.Args[1:]
 	timer := time.NewTimer(startTimeout)
 	defer timer.Stop()
 	select {
@@ -197,7 +215,6 @@ func startServerAuth(t testing.TB, dir string, extra ...string) *server {
 	case <-timer.C:
 		t.Fatalf("tusvault %s not ready after %v; output:\n%s", strings.Join(args, " "), startTimeout, s.out.String())
 	}
-	return s
 }
 
 // waitExit waits up to d for the process to end.
