@@ -11,10 +11,9 @@ import (
 
 // Middleware authorizes every request before tusd sees it. Mount it after
 // http.StripPrefix(basePath), so that r.URL.Path is "" for the creation
-// endpoint and the upload id otherwise, and before store.BodyProbe and the
-// tusd handler:
+// endpoint and the upload id otherwise, and before the tusd handler:
 //
-//	http.StripPrefix(base, policy.Middleware(store.BodyProbe(tusHandler)))
+//	http.StripPrefix(base, policy.Middleware(tusHandler))
 //
 // The method is tusd's: X-HTTP-Method-Override on a POST replaces it.
 // OPTIONS passes. On the creation endpoint a POST needs a live token
@@ -33,13 +32,25 @@ import (
 //	anyone else   404, as if the upload did not exist
 //
 // A token expired less than the resume grace ago (Claims.Expired) may
-// only HEAD, PATCH or DELETE an upload of its own account or share (the
-// uploader's role above); anything else is 401.
+// only HEAD or PATCH an unfinished upload of its own account or share (the
+// uploader's role above): a resumed upload may outlive its token. DELETE,
+// and any request on a finished upload, needs a live token (401
+// otherwise); whether the upload is finished is read with Uploads.Peek.
 //
 // A refused request never reaches tusd, so it never takes the upload's lock
 // or asks its holder to release it: a stranger cannot interrupt a running
-// PATCH. For an allowed GET the Content-Disposition tusd sets is replaced
-// by ContentDisposition of the upload's filename.
+// PATCH. Neither can the owner of a share, reading a guest's upload: tusd
+// asks the holder of the lock to let go on every request, so the owner's
+// requests are answered without it. The owner's HEAD is answered from the
+// stored state (Uploads.Peek), which may trail a PATCH in progress by the
+// bytes not yet committed; the owner's GET goes to tusd only once the
+// upload is complete (Uploads.Settle completes one whose bytes are all
+// stored, if nobody holds it), and is 423 while a request holds it, 400
+// while bytes are missing. The uploader's own requests keep tusd's
+// behaviour: that is how a client that lost its connection resumes at once.
+//
+// For an allowed GET the Content-Disposition tusd sets is replaced by
+// ContentDisposition of the upload's filename.
 func (p *Policy) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		method := r.Method
@@ -67,12 +78,20 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 			p.refuse(w, r, method, errMethodNotAllowed)
 			return
 		}
-		if err := p.authorize(r, rt, method); err != nil {
+		g, err := p.authorize(r, rt, method)
+		if err == nil {
+			err = p.check(r.Context(), id, g, method)
+		}
+		if err != nil {
 			if err.ErrorCode == errTokenExpired.ErrorCode {
 				p.logExpired(r.Context(), method)
 			}
 			p.log.DebugContext(r.Context(), "request refused", "method", method, "id", id, "code", err.ErrorCode)
 			p.refuse(w, r, method, *err)
+			return
+		}
+		if g.role == roleShareOwner && method == http.MethodHead {
+			p.serveStoredHead(w, r, id)
 			return
 		}
 		if method == http.MethodGet {
@@ -112,23 +131,55 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), creationKey{}, h)))
 }
 
-// authorize decides a request on an existing upload; nil allows it.
-func (p *Policy) authorize(r *http.Request, rt Route, method string) *handler.Error {
+// grant is what authorize allowed: the token's role on the upload, and
+// whether the token is within its resume grace.
+type grant struct {
+	role    role
+	expired bool
+}
+
+// authorize decides a request on an existing upload from its id and token
+// alone; a nil error allows it, subject to check.
+func (p *Policy) authorize(r *http.Request, rt Route, method string) (grant, *handler.Error) {
 	if p.open() {
 		if rt.Kind == RoutePublic {
-			return nil
+			return grant{role: roleUploader}, nil
 		}
-		return &errNotFound
+		return grant{}, &errNotFound
 	}
 	if rt.Kind == RoutePublic {
-		return &errNotFound
+		return grant{}, &errNotFound
 	}
 	c, err := p.claims(r.Context(), r.Header.Get("Authorization"))
 	if err != nil {
 		herr := p.asClientError(r.Context(), "authorize", err)
-		return &herr
+		return grant{}, &herr
 	}
-	return access(rt, c, method)
+	g := grant{role: roleOf(rt, c), expired: c.Expired}
+	return g, access(rt, c, method)
+}
+
+// check decides what the id and token alone cannot, from the stored
+// upload: a token in its resume grace acts only on an unfinished upload,
+// and the share owner's GET waits for a complete one (see Middleware).
+func (p *Policy) check(ctx context.Context, id string, g grant, method string) *handler.Error {
+	switch {
+	case g.expired:
+		fi, err := p.cfg.Uploads.Peek(ctx, id)
+		if err != nil {
+			herr := p.asClientError(ctx, "peek", err)
+			return &herr
+		}
+		if !fi.SizeIsDeferred && fi.Offset == fi.Size {
+			return &errTokenExpired
+		}
+	case g.role == roleShareOwner && method == http.MethodGet:
+		if err := p.cfg.Uploads.Settle(ctx, id); err != nil {
+			herr := p.asClientError(ctx, "settle", err)
+			return &herr
+		}
+	}
+	return nil
 }
 
 // role of a token on an upload.
@@ -152,11 +203,13 @@ func roleOf(rt Route, c Claims) role {
 	return roleNone
 }
 
-// access is the rule table of Middleware for verified claims c.
+// access is the rule table of Middleware for verified claims c. A token
+// in its resume grace passes here only as the uploader, for HEAD and PATCH;
+// check then requires the upload to be unfinished.
 func access(rt Route, c Claims, method string) *handler.Error {
 	r := roleOf(rt, c)
 	if c.Expired {
-		if r == roleUploader && method != http.MethodGet {
+		if r == roleUploader && (method == http.MethodHead || method == http.MethodPatch) {
 			return nil
 		}
 		return &errTokenExpired
@@ -226,4 +279,30 @@ func rewriteDisposition(cd string) string {
 		}
 	}
 	return ContentDisposition(strings.TrimSpace(kind), name)
+}
+
+// serveStoredHead answers the share owner's HEAD from the stored state,
+// with the headers tusd's HEAD sends, without taking the upload's lock.
+func (p *Policy) serveStoredHead(w http.ResponseWriter, r *http.Request, id string) {
+	fi, err := p.cfg.Uploads.Peek(r.Context(), id)
+	if err != nil {
+		p.refuse(w, r, http.MethodHead, p.asClientError(r.Context(), "peek", err))
+		return
+	}
+	h := w.Header()
+	p.corsHeaders(h, r)
+	h.Set("Tus-Resumable", "1.0.0")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Upload-Offset", strconv.FormatInt(fi.Offset, 10))
+	if len(fi.MetaData) != 0 {
+		h.Set("Upload-Metadata", handler.SerializeMetadataHeader(fi.MetaData))
+	}
+	if fi.SizeIsDeferred {
+		h.Set("Upload-Defer-Length", "1")
+	} else {
+		size := strconv.FormatInt(fi.Size, 10)
+		h.Set("Upload-Length", size)
+		h.Set("Content-Length", size)
+	}
+	w.WriteHeader(http.StatusOK)
 }

@@ -141,9 +141,10 @@ func checkRefusal(t *testing.T, method string, resp response, auth string) {
 	}
 }
 
-// TestResumeGrace: a token that expired within the grace resumes its own
-// upload (HEAD, PATCH) but cannot create or download; past the grace it is
-// refused.
+// TestResumeGrace is the grace matrix: a token that expired within the
+// grace may HEAD and PATCH the unfinished uploads it could act on as
+// uploader, and nothing else: not DELETE, not create, not download, and
+// nothing on a finished upload. Past the grace it is refused.
 func TestResumeGrace(t *testing.T) {
 	e := newEnv(t, options{grace: 3 * time.Hour})
 	ctx := context.Background()
@@ -162,9 +163,17 @@ func TestResumeGrace(t *testing.T) {
 			if _, err := c.Patch(ctx, u, 0, strings.NewReader(string(data[:1000])), 1000); err != nil {
 				t.Fatal(err)
 			}
-			done := e.create(t, tc.tok, 5, nil) // a finished upload, for GET
+			other := e.create(t, tc.tok, 10, nil) // unfinished, for DELETE
+			done := e.create(t, tc.tok, 5, nil)   // finished before the token expired
 			if err := c.Upload(ctx, done, []byte("12345"), nil); err != nil {
 				t.Fatal(err)
+			}
+			expired := func(what string, m, target string, off int64) {
+				t.Helper()
+				if r := tusRequest(t, e, m, target, bearer(tc.tok), off); r.Status != http.StatusUnauthorized ||
+					(m != http.MethodHead && !strings.HasPrefix(r.Body, "ERR_TOKEN_EXPIRED")) {
+					t.Fatalf("%s %s within grace: %d %q, want 401 ERR_TOKEN_EXPIRED", m, what, r.Status, r.Body)
+				}
 			}
 
 			e.shift.Store(int64(2 * time.Hour)) // expired an hour ago: within grace
@@ -174,29 +183,33 @@ func TestResumeGrace(t *testing.T) {
 			if err := c.UploadFrom(ctx, u, data, 1000, []int{1000}); err != nil {
 				t.Fatalf("PATCH within grace: %v", err)
 			}
-			if off, _, err := c.Head(ctx, u); err != nil || off != int64(len(data)) {
-				t.Fatalf("HEAD after resuming: offset %d, %v", off, err)
+			// Now finished: the grace is over for it.
+			for _, m := range []string{http.MethodHead, http.MethodPatch, http.MethodGet, http.MethodDelete} {
+				expired("the upload it finished", m, u, int64(len(data)))
+				expired("an upload finished before", m, done, 5)
 			}
+			expired("an unfinished upload", http.MethodDelete, other, 0)
 			if _, err := c.Create(ctx, e.URL, 10, nil); tusclient.Status(err) != http.StatusUnauthorized {
 				t.Fatalf("POST within grace: %v, want 401", err)
 			}
-			if r := do(t, http.MethodGet, done, bearer(tc.tok), nil, nil); r.Status != http.StatusUnauthorized || !strings.HasPrefix(r.Body, "ERR_TOKEN_EXPIRED") {
-				t.Fatalf("GET within grace: %d %q, want 401 ERR_TOKEN_EXPIRED", r.Status, r.Body)
-			}
 			// Another account's expired token resumes nothing.
-			if r := do(t, http.MethodHead, u, bearer(tc.strangerTok), nil, nil); r.Status != http.StatusUnauthorized {
+			if r := do(t, http.MethodHead, other, bearer(tc.strangerTok), nil, nil); r.Status != http.StatusUnauthorized {
 				t.Fatalf("HEAD by a stranger's expired token: %d, want 401", r.Status)
 			}
 
 			e.shift.Store(int64(5 * time.Hour)) // expired 4 h ago: past the 3 h grace
 			for _, m := range []string{http.MethodHead, http.MethodPatch, http.MethodDelete} {
-				if r := tusRequest(t, e, m, u, bearer(tc.tok), int64(len(data))); r.Status != http.StatusUnauthorized {
+				if r := tusRequest(t, e, m, other, bearer(tc.tok), 0); r.Status != http.StatusUnauthorized {
 					t.Fatalf("%s past the grace: %d, want 401", m, r.Status)
 				}
 			}
-			e.shift.Store(int64(2 * time.Hour))
-			if err := c.Delete(ctx, u); err != nil {
-				t.Fatalf("DELETE within grace: %v", err)
+			// A live token may do everything.
+			e.shift.Store(0)
+			if err := c.Delete(ctx, other); err != nil {
+				t.Fatalf("DELETE with a live token: %v", err)
+			}
+			if off, _, err := c.Head(ctx, u); err != nil || off != int64(len(data)) {
+				t.Fatalf("HEAD with a live token: offset %d, %v", off, err)
 			}
 		})
 	}
@@ -204,7 +217,9 @@ func TestResumeGrace(t *testing.T) {
 
 // TestStrangerCannotInterruptPatch: requests refused by the policy never
 // reach tusd's locker, so they cannot make a running PATCH release its
-// lock; the owner's HEAD, which tusd serves, does (the control).
+// lock; nor can the share owner's HEAD and GET of a guest's upload, which
+// are answered without the lock. The uploader's own HEAD, which tusd
+// serves, does interrupt (the control: that is how a client resumes).
 func TestStrangerCannotInterruptPatch(t *testing.T) {
 	e := newEnv(t, options{})
 	alice, bob := e.home(t, "alice"), e.home(t, "bob")
@@ -212,50 +227,8 @@ func TestStrangerCannotInterruptPatch(t *testing.T) {
 	data := testData(size)
 
 	run := func(t *testing.T, during func(u string)) (status int, offset string) {
-		u := e.create(t, alice, size, nil)
-		pr, pw := io.Pipe()
-		req, err := http.NewRequest(http.MethodPatch, u, pr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.ContentLength = size
-		req.Header.Set("Tus-Resumable", "1.0.0")
-		req.Header.Set("Authorization", bearer(alice))
-		req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
-		req.Header.Set("Upload-Offset", "0")
-		type result struct {
-			resp *http.Response
-			err  error
-		}
-		res := make(chan result, 1)
-		go func() {
-			resp, err := http.DefaultClient.Do(req)
-			res <- result{resp, err}
-		}()
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := pw.Write(data[:size/4]); err != nil {
-				return
-			}
-			time.Sleep(300 * time.Millisecond) // tusd holds the lock by now
-			during(u)
-			time.Sleep(100 * time.Millisecond)
-			pw.Write(data[size/4:])
-			pw.Close()
-		}()
-		r := <-res
-		pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server gave up
-		wg.Wait()
-		if r.err != nil {
-			return -1, ""
-		}
-		io.Copy(io.Discard, r.resp.Body)
-		r.resp.Body.Close()
-		return r.resp.StatusCode, r.resp.Header.Get("Upload-Offset")
+		return runPatch(t, e, alice, data, during)
 	}
-
 	t.Run("strangers", func(t *testing.T) {
 		status, off := run(t, func(u string) {
 			for _, auth := range []string{bearer(bob), "", bearer(e.guest(t, "alice", "x"))} {
@@ -270,6 +243,22 @@ func TestStrangerCannotInterruptPatch(t *testing.T) {
 			t.Fatalf("PATCH ended with %d, offset %q; want 204 at %d", status, off, size)
 		}
 	})
+	t.Run("share owner", func(t *testing.T) {
+		guest := e.guest(t, "alice", "trip")
+		status, off := runPatch(t, e, guest, data, func(u string) {
+			r := do(t, http.MethodHead, u, bearer(alice), nil, nil)
+			if r.Status != http.StatusOK || r.Header.Get("Upload-Offset") != "0" || r.Header.Get("Upload-Length") != strconv.Itoa(size) ||
+				r.Header.Get("Tus-Resumable") != "1.0.0" || r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("owner HEAD during the guest's PATCH: %d, headers %v", r.Status, r.Header)
+			}
+			if r := do(t, http.MethodGet, u, bearer(alice), nil, nil); r.Status != http.StatusLocked || !strings.HasPrefix(r.Body, "ERR_UPLOAD_LOCKED") {
+				t.Errorf("owner GET during the guest's PATCH: %d %q, want 423", r.Status, r.Body)
+			}
+		})
+		if status != http.StatusNoContent || off != strconv.Itoa(size) {
+			t.Fatalf("guest PATCH ended with %d, offset %q; want 204 at %d", status, off, size)
+		}
+	})
 	t.Run("owner (control)", func(t *testing.T) {
 		status, off := run(t, func(u string) {
 			if r := do(t, http.MethodHead, u, bearer(alice), nil, nil); r.Status != http.StatusOK {
@@ -280,6 +269,55 @@ func TestStrangerCannotInterruptPatch(t *testing.T) {
 			t.Fatal("the owner's HEAD did not interrupt the PATCH: the test cannot see interruptions")
 		}
 	})
+}
+
+// runPatch creates an upload of data with tok and sends it in one PATCH
+// that pauses after a quarter, while tusd holds the lock, to run during.
+// It returns the PATCH's status and Upload-Offset.
+func runPatch(t *testing.T, e *env, tok string, data []byte, during func(u string)) (status int, offset string) {
+	size := len(data)
+	u := e.create(t, tok, int64(size), nil)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest(http.MethodPatch, u, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(size)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Authorization", bearer(tok))
+	req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
+	req.Header.Set("Upload-Offset", "0")
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		res <- result{resp, err}
+	}()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err := pw.Write(data[:size/4]); err != nil {
+			return
+		}
+		time.Sleep(300 * time.Millisecond) // tusd holds the lock by now
+		during(u)
+		time.Sleep(100 * time.Millisecond)
+		pw.Write(data[size/4:])
+		pw.Close()
+	}()
+	r := <-res
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if the server gave up
+	wg.Wait()
+	if r.err != nil {
+		return -1, ""
+	}
+	io.Copy(io.Discard, r.resp.Body)
+	r.resp.Body.Close()
+	return r.resp.StatusCode, r.resp.Header.Get("Upload-Offset")
 }
 
 // TestMethodOverride: X-HTTP-Method-Override on a POST is the method

@@ -34,8 +34,15 @@
 //
 // Multi-hour uploads outlive short-lived tokens: a token whose signature
 // is valid and that expired less than the resume grace ago
-// (AuthConfig.ResumeGrace) may still HEAD, PATCH or DELETE an upload of its
-// own account or share; creating and downloading always need a live token.
+// (AuthConfig.ResumeGrace) may still HEAD or PATCH an unfinished upload of
+// its own account or share; creating, downloading, DELETE and any request
+// on a finished upload need a live token. Whether an upload is finished is
+// read from the store (Uploads.Peek) for such tokens only.
+//
+// Nobody but the uploader interrupts a running PATCH: the share owner's
+// HEAD of a guest upload is answered from the stored state and its GET
+// waits for a complete upload (423 while a request holds it), since tusd
+// asks the lock holder to let go on every request it serves.
 //
 // # External hooks
 //

@@ -37,8 +37,11 @@ const freshInfoTimeout = 30 * time.Second
 //     (base64); never key material.
 //   - other events are forwarded as they are when the user enabled them
 //     (a post-receive hook can stop an upload as in tusd).
-func (p *Policy) HookHandler(external tushooks.HookHandler, enabled []tushooks.HookType, uploads handler.DataStore) (tushooks.HookHandler, []tushooks.HookType) {
-	h := &hookHandler{p: p, ext: external, uploads: uploads, enabled: map[tushooks.HookType]bool{}}
+//
+// Uploads the store completes on its own (store.Config.OnComplete) are
+// reported with Completed, which sends their post-finish event.
+func (p *Policy) HookHandler(external tushooks.HookHandler, enabled []tushooks.HookType, uploads Uploads) (*Hooks, []tushooks.HookType) {
+	h := &Hooks{p: p, ext: external, uploads: uploads, enabled: map[tushooks.HookType]bool{}}
 	events := []tushooks.HookType{tushooks.HookPreCreate}
 	if external == nil {
 		return h, events
@@ -52,23 +55,26 @@ func (p *Policy) HookHandler(external tushooks.HookHandler, enabled []tushooks.H
 	return h, events
 }
 
-type hookHandler struct {
+// Hooks is the composite hook handler of HookHandler.
+type Hooks struct {
 	p       *Policy
 	ext     tushooks.HookHandler
 	enabled map[tushooks.HookType]bool
-	uploads handler.DataStore
+	uploads Uploads
 }
 
-var _ tushooks.HookHandler = (*hookHandler)(nil)
+var _ tushooks.HookHandler = (*Hooks)(nil)
 
-func (h *hookHandler) Setup() error {
+// Setup implements tushooks.HookHandler.
+func (h *Hooks) Setup() error {
 	if h.ext == nil {
 		return nil
 	}
 	return h.ext.Setup()
 }
 
-func (h *hookHandler) InvokeHook(req tushooks.HookRequest) (tushooks.HookResponse, error) {
+// InvokeHook implements tushooks.HookHandler.
+func (h *Hooks) InvokeHook(req tushooks.HookRequest) (tushooks.HookResponse, error) {
 	if req.Type == tushooks.HookPreCreate {
 		return h.preCreate(req.Event)
 	}
@@ -81,7 +87,7 @@ func (h *hookHandler) InvokeHook(req tushooks.HookRequest) (tushooks.HookRespons
 	return h.ext.InvokeHook(req)
 }
 
-func (h *hookHandler) preCreate(ev handler.HookEvent) (tushooks.HookResponse, error) {
+func (h *Hooks) preCreate(ev handler.HookEvent) (tushooks.HookResponse, error) {
 	ctx := eventContext(ev)
 	resp, changes, err := h.p.PreCreate(ev)
 	if err != nil {
@@ -114,19 +120,33 @@ func (h *hookHandler) preCreate(ev handler.HookEvent) (tushooks.HookResponse, er
 	return tushooks.HookResponse{HTTPResponse: resp.MergeWith(res.HTTPResponse), ChangeFileInfo: changes}, nil
 }
 
+// Completed sends the post-finish event of an upload the store completed
+// on its own, which tusd never reports (store.Config.OnComplete): its info
+// is the stored one, and it carries no HTTP request (none finished it). It
+// returns at once; the hook runs in the background, as tusd's post-finish
+// hooks do.
+func (h *Hooks) Completed(ctx context.Context, info handler.FileInfo) {
+	if h.ext == nil || !h.enabled[tushooks.HookPostFinish] {
+		return
+	}
+	ev := handler.HookEvent{Context: context.WithoutCancel(ctx), Upload: info}
+	go func() {
+		_, err := h.ext.InvokeHook(tushooks.HookRequest{Type: tushooks.HookPostFinish, Event: ev})
+		if err != nil {
+			h.p.log.ErrorContext(ev.Context, "post-finish hook failed", "id", info.ID, "error", err)
+		}
+	}()
+}
+
 // refresh replaces the event's upload by the store's current FileInfo,
 // which carries the tag of a finished upload.
-func (h *hookHandler) refresh(ev handler.HookEvent) handler.HookEvent {
+func (h *Hooks) refresh(ev handler.HookEvent) handler.HookEvent {
 	if h.uploads == nil {
 		return ev
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(eventContext(ev)), freshInfoTimeout)
 	defer cancel()
-	up, err := h.uploads.GetUpload(ctx, ev.Upload.ID)
-	var info handler.FileInfo
-	if err == nil {
-		info, err = up.GetInfo(ctx)
-	}
+	info, err := h.uploads.Peek(ctx, ev.Upload.ID)
 	if err != nil {
 		h.p.log.WarnContext(ctx, "post-finish: could not reload the upload's info; sending tusd's", "id", ev.Upload.ID, "error", err)
 		return ev

@@ -25,7 +25,6 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 	tushooks "github.com/tus/tusd/v2/pkg/hooks"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 	xslog "golang.org/x/exp/slog"
 
 	"github.com/tusvault/tusvault/hooks"
@@ -65,7 +64,7 @@ type options struct {
 }
 
 // env is the stack cmd builds, served on loopback:
-// StripPrefix → Policy.Middleware → store.BodyProbe → tusd (with hooks).
+// StripPrefix → Policy.Middleware → tusd (with hooks).
 type env struct {
 	URL     string // …/files/
 	Dir     string // disk backend root ("" with another backend)
@@ -97,9 +96,17 @@ func newEnv(t *testing.T, o options) *env {
 		t.Fatal(err)
 	}
 	e.Keyring = kr
+	// As cmd does: uploads the store completes on its own go to the hook
+	// handler, built after the store.
+	var hooksOf atomic.Pointer[hooks.Hooks]
 	st, err := store.New(store.Config{
 		Backend: b, Keyring: kr, PartSize: 5 * mib, SpoolDir: t.TempDir(),
 		StorageType: o.storageType, Bucket: o.bucket,
+		OnComplete: func(ctx context.Context, fi handler.FileInfo) {
+			if h := hooksOf.Load(); h != nil {
+				h.Completed(ctx, fi)
+			}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -139,8 +146,8 @@ func newEnv(t *testing.T, o options) *env {
 
 	composer := handler.NewStoreComposer()
 	st.UseIn(composer)
-	memorylocker.New().UseIn(composer)
 	hh, events := p.HookHandler(o.external, o.events, st)
+	hooksOf.Store(hh)
 	h, err := tushooks.NewHandlerWithHooks(&handler.Config{
 		BasePath: "/files/", StoreComposer: composer, DisableConcatenation: true,
 		UploadProgressInterval: o.progress, Cors: o.cors,
@@ -150,7 +157,7 @@ func newEnv(t *testing.T, o options) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/files/", http.StripPrefix("/files/", p.Middleware(store.BodyProbe(h))))
+	mux.Handle("/files/", http.StripPrefix("/files/", p.Middleware(h)))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e.URL = srv.URL + "/files/"

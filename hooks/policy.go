@@ -15,9 +15,19 @@ import (
 	"github.com/tus/tusd/v2/pkg/handler"
 )
 
-// UploadLister lists upload ids by prefix; *store.Store implements it.
-type UploadLister interface {
+// Uploads is what the policy reads of the store; *store.Store implements
+// it. None of its methods interrupts a request writing an upload.
+type Uploads interface {
+	// UploadIDs lists upload ids by prefix (max_files counts a share's
+	// uploads with it).
 	UploadIDs(ctx context.Context, prefix string) ([]string, error)
+	// Peek returns an upload's stored state without taking its lock;
+	// Storage["Tag"] is set once it is complete.
+	Peek(ctx context.Context, id string) (handler.FileInfo, error)
+	// Settle makes sure an upload is complete without interrupting a
+	// request that holds it: nil when complete, a 423 handler.Error
+	// while held, a 400 one while bytes are missing.
+	Settle(ctx context.Context, id string) error
 }
 
 // Config configures a Policy. The zero value of every optional field selects
@@ -35,9 +45,10 @@ type Config struct {
 	// (-home-max-size, -guest-max-size); a token's max_size applies too and
 	// the smaller wins. Default 0: no limit of their own.
 	HomeMaxSize, GuestMaxSize int64
-	// Uploads counts a share's uploads for max_files: the *store.Store.
-	// Required with Auth.
-	Uploads UploadLister
+	// Uploads is the store: it counts a share's uploads for max_files and
+	// tells the share owner's reads and expired tokens what state an
+	// upload is in. Required with Auth.
+	Uploads Uploads
 	// Cors, when set, makes the middleware's own error answers carry the
 	// CORS headers tusd would add, so that browsers can read them (pass
 	// the tusd handler's configuration). Default nil: none.

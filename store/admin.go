@@ -59,8 +59,9 @@ func (u *upload) rewrap(ctx context.Context, kid string, kek []byte) error {
 	if err != nil {
 		return err
 	}
-	e.Kid, e.WrappedDEK = kid, wrapped
-	return u.save(ctx, state)
+	return u.update(ctx, state, func(info *infoFile) {
+		info.Enc.Kid, info.Enc.WrappedDEK = kid, wrapped
+	})
 }
 
 // UploadIDs returns the ids of the uploads (finished or not) that start

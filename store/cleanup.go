@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,10 +15,17 @@ type MultipartLister interface {
 	ListMultipartUploads(ctx context.Context, prefix string, fn func(key, id string, initiated time.Time) error) error
 }
 
-// CleanupReport says what a sweep removed.
+// CleanupReport says what a sweep did.
 type CleanupReport struct {
-	// Uploads lists the ids of unfinished uploads that were terminated.
+	// Uploads lists the ids of unfinished uploads that were removed.
 	Uploads []string
+	// Completed lists the ids of uploads whose bytes were all committed
+	// but that had never been completed: the sweep completed them.
+	Completed []string
+	// Skipped lists the ids of uploads whose .info could not be read
+	// (a transient error, a key missing from the keyring): nothing of
+	// theirs was touched.
+	Skipped []string
 	// Multiparts counts multipart uploads aborted because no .info
 	// refers to them any more.
 	Multiparts int
@@ -25,13 +33,20 @@ type CleanupReport struct {
 	Tails int
 }
 
-// Cleanup terminates unfinished uploads whose .info was last written
-// before cutoff and that no request of this process is writing, aborts
-// multipart uploads older than cutoff that no .info names, and deletes
-// orphaned tail objects. Finished uploads are never touched, and a data
-// object is never deleted without its .info: the object metadata keeps
-// its wrapped DEK, but the segment IVs and the tag live only in .info, so
-// what remains is left for an operator to judge.
+// Cleanup sweeps the store. It completes every upload whose bytes are all
+// committed but that was never completed, removes unfinished uploads whose
+// .info was last written before cutoff, aborts multipart uploads older
+// than cutoff that no .info names, and deletes orphaned tail objects.
+//
+// It never destroys live data. An upload is completed or removed only
+// under its lock, taken with TryLock (an upload a request holds is left
+// for the next sweep, and its request is never interrupted), and only
+// after its .info is read again under the lock. An upload whose .info
+// cannot be read is skipped and logged, and its multipart upload and tail
+// are kept. Removal deletes .info last, so one cut short is retried by the
+// next sweep. Finished uploads are never touched, and a data object is
+// never deleted without its .info: the object metadata keeps its wrapped
+// DEK, but the segment IVs and the tag live only in .info.
 func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, error) {
 	var rep CleanupReport
 	infos := map[string]time.Time{}
@@ -47,9 +62,16 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 	if err != nil {
 		return rep, fmt.Errorf("list uploads: %w", err)
 	}
-	multiparts := map[string]bool{}
+	// multiparts are the multipart ids the .info objects name; unread
+	// are the keys whose .info could not be read.
+	multiparts, unread := map[string]bool{}, map[string]bool{}
 	var errs []error
-	for key, mt := range infos {
+	keys := make([]string, 0, len(infos))
+	for k := range infos {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
@@ -58,19 +80,23 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			continue
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
+			unread[key] = true
+			rep.Skipped = append(rep.Skipped, key)
+			s.cfg.Logger.WarnContext(ctx, "sweep: skipped an upload whose .info could not be read; its data is kept", "id", key, "error", err)
 			continue
 		}
 		multiparts[u.info.MultipartID] = true
-		if u.info.Enc.Tag != nil || !mt.Before(cutoff) || s.isActive(key) {
+		if u.info.Enc.Tag != nil || (!u.completable() && !infos[key].Before(cutoff)) {
 			continue
 		}
-		if err := u.terminate(ctx); err != nil {
+		switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
-			continue
+		case outcome == swept:
+			rep.Uploads = append(rep.Uploads, key)
+		case outcome == completed:
+			rep.Completed = append(rep.Completed, key)
 		}
-		s.cfg.Logger.InfoContext(ctx, "expired upload removed", "id", key, "offset", u.info.Offset, "size", u.info.Size, "last_write", mt)
-		rep.Uploads = append(rep.Uploads, key)
 	}
 	for _, key := range tails {
 		if _, ok := infos[key]; ok {
@@ -85,7 +111,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 	}
 	if ml, ok := s.cfg.Backend.(MultipartLister); ok {
 		err := ml.ListMultipartUploads(ctx, "", func(key, id string, initiated time.Time) error {
-			if multiparts[id] || !initiated.Before(cutoff) || s.isActive(key) {
+			if multiparts[id] || unread[key] || !initiated.Before(cutoff) {
 				return nil
 			}
 			if err := s.cfg.Backend.AbortMultipart(ctx, key, id); err != nil {
@@ -99,4 +125,55 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		errs = append(errs, err)
 	}
 	return rep, errors.Join(errs...)
+}
+
+// What sweepUpload did.
+type sweepOutcome int
+
+const (
+	untouched sweepOutcome = iota
+	swept
+	completed
+)
+
+// sweepUpload completes or removes one upload under its lock, after
+// reading its .info again: a request may have written it since it was
+// listed. A held lock leaves the upload alone.
+func (s *Store) sweepUpload(ctx context.Context, key string, cutoff time.Time) (sweepOutcome, error) {
+	release, ok, err := s.cfg.Locker.TryLock(key)
+	if err != nil {
+		return untouched, err
+	}
+	if !ok {
+		s.cfg.Logger.DebugContext(ctx, "sweep: upload in use, left for the next sweep", "id", key)
+		return untouched, nil
+	}
+	defer release()
+	oi, err := s.cfg.Backend.Head(ctx, key+infoSuffix)
+	if errors.Is(err, ErrObjectNotFound) {
+		return untouched, nil
+	}
+	if err != nil {
+		return untouched, err
+	}
+	u, err := s.load(ctx, key)
+	if err != nil {
+		return untouched, err
+	}
+	switch {
+	case u.info.Enc.Tag != nil:
+		return untouched, nil
+	case u.completable():
+		if err := u.settle(ctx); err != nil {
+			return untouched, err
+		}
+		return completed, nil
+	case !oi.ModTime.Before(cutoff):
+		return untouched, nil
+	}
+	if err := u.remove(ctx); err != nil {
+		return untouched, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "expired upload removed", "id", key, "offset", u.info.Offset, "size", u.info.Size, "last_write", oi.ModTime)
+	return swept, nil
 }

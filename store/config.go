@@ -1,13 +1,17 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/tus/tusd/v2/pkg/handler"
+
 	"github.com/tusvault/tusvault/store/crypt"
+	"github.com/tusvault/tusvault/store/lock"
 )
 
 // DefaultPartSize is the size of every part but the last (10 MiB).
@@ -16,8 +20,26 @@ const DefaultPartSize = 10 << 20
 // MaxParts is the most parts an upload may have (the S3 limit).
 const MaxParts = 10000
 
+// MaxPartSize is the largest part S3 accepts (5 GiB). Part sizes are
+// raised per upload up to it, so the largest upload is MaxUploadSize.
+const MaxPartSize = 5 << 30
+
+// MaxUploadSize is the largest upload the store accepts: MaxParts parts of
+// MaxPartSize bytes (about 48.8 TiB), whatever -max-size says.
+const MaxUploadSize = MaxParts * MaxPartSize
+
 // minPartSize is S3's lower bound for every part but the last.
 const minPartSize = 5 << 20
+
+// Locker is the upload locker tusd uses, which the store takes too for
+// its own maintenance (the expiry sweep, completing an upload whose last
+// request failed). TryLock takes a lock only if nobody holds it and never
+// asks a holder to let go, so maintenance never cuts a request short.
+// store/lock has the implementations.
+type Locker interface {
+	handler.Locker
+	TryLock(id string) (release func(), ok bool, err error)
+}
 
 // Config configures a Store. The zero value of every optional field selects
 // the default written beside it.
@@ -27,9 +49,9 @@ type Config struct {
 	// Keyring holds the KEKs; its primary key wraps new uploads' DEKs.
 	// Required.
 	Keyring *crypt.Keyring
-	// PartSize is the size of every part but the last. Default
-	// DefaultPartSize. It is raised per upload, when needed, so that no
-	// upload needs more than MaxParts parts.
+	// PartSize is the size of every part but the last, from 5 MiB to
+	// MaxPartSize. Default DefaultPartSize. It is raised per upload, when
+	// needed, so that no upload needs more than MaxParts parts.
 	PartSize int64
 	// SpoolDir receives ciphertext part files while they wait for upload.
 	// Default os.TempDir().
@@ -37,6 +59,18 @@ type Config struct {
 	// Limiter bounds the part uploads in flight across the process.
 	// Default NewLimiter(4).
 	Limiter *Limiter
+	// Locker is the locker tusd's handler uses for the same uploads (give
+	// the same value to the composer, see UseIn). Default lock.NewMemory(),
+	// which only serves one process.
+	Locker Locker
+	// OnComplete is called once for every upload the store completes on
+	// its own, which tusd never reports as finished: one whose parts were
+	// all committed but whose FinishUpload failed or never ran, completed
+	// when a later request loads it, by Settle or by a Cleanup sweep. The
+	// info is the upload's after completion (Storage carries the tag).
+	// Uploads finished by tusd's FinishUpload are not reported here: tusd
+	// emits their post-finish event itself. Default nil.
+	OnComplete func(ctx context.Context, info handler.FileInfo)
 	// Logger receives operational logs. Default: discard.
 	Logger *slog.Logger
 	// StorageType is recorded as Storage["Type"] of every upload ("disk",
@@ -44,6 +78,9 @@ type Config struct {
 	StorageType string
 	// Bucket is recorded as Storage["Bucket"] when set.
 	Bucket string
+
+	// maxParts replaces MaxParts in tests. Default MaxParts.
+	maxParts int64
 }
 
 func (c *Config) validate() error {
@@ -59,8 +96,8 @@ func (c *Config) validate() error {
 	if c.PartSize == 0 {
 		c.PartSize = DefaultPartSize
 	}
-	if c.PartSize < minPartSize {
-		return fmt.Errorf("store: part size %d is below the S3 minimum of %d bytes", c.PartSize, minPartSize)
+	if c.PartSize < minPartSize || c.PartSize > MaxPartSize {
+		return fmt.Errorf("store: part size %d is outside S3's bounds of %d to %d bytes", c.PartSize, minPartSize, MaxPartSize)
 	}
 	if c.SpoolDir == "" {
 		c.SpoolDir = os.TempDir()
@@ -71,11 +108,17 @@ func (c *Config) validate() error {
 	if c.Limiter == nil {
 		c.Limiter = NewLimiter(4)
 	}
+	if c.Locker == nil {
+		c.Locker = lock.NewMemory()
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.StorageType == "" {
 		c.StorageType = "disk"
+	}
+	if c.maxParts == 0 {
+		c.maxParts = MaxParts
 	}
 	return nil
 }

@@ -15,8 +15,27 @@
 // a crash leaves none); each full part is uploaded under a slot of the
 // process-wide Limiter (up to two per request) while the next one fills,
 // and .info is committed over every confirmed part, in order. What is left
-// at the end of the request is stored as the tail object. FinishUpload
-// assembles the parts and records the tag.
+// at the end of the request is stored as the tail object. WriteChunk
+// returns the bytes of its request that are stored, so tusd's offset is
+// always the stored one; a failing local spool is a 507 or 503, never a
+// 413. FinishUpload assembles the parts and records the tag, retrying
+// transient backend errors.
+//
+// Nothing acknowledged is lost. tusd calls FinishUpload once and reports
+// the upload finished whatever its outcome, so the store completes an
+// upload whose bytes are all committed but that was never completed
+// whenever it meets one: when tusd loads it for a request (GetUpload),
+// in Settle and in a Cleanup sweep, and reports it through
+// Config.OnComplete, since tusd will not emit its post-finish event.
+// The store shares tusd's upload locker (Config.Locker, store/lock): its
+// own maintenance takes locks with TryLock, which never asks a request to
+// let go, so a sweep never cuts a PATCH short. A sweep skips any upload
+// whose .info it cannot read and removes .info last.
+//
+// Downloads: every GET whose answer is the whole object goes through the
+// tag check (ServeContent, ranges.go); a range of part of it is decrypted
+// without authentication. Decrypt verifies a spooled copy of the
+// ciphertext before it writes a byte.
 //
 // Memory does not grow with upload size or count: a request holds one copy
 // buffer; part data lives in spool files; the limiter bounds part uploads.

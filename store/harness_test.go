@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,9 +30,44 @@ type testServer struct {
 	Backend *faultBackend
 	Keyring *crypt.Keyring
 	Client  *tusclient.Client
+	// completed records the uploads the store reported through
+	// Config.OnComplete.
+	completed *recorder
+}
+
+// recorder collects ids, safe for concurrent use.
+type recorder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *recorder) add(id string) {
+	r.mu.Lock()
+	r.ids = append(r.ids, id)
+	r.mu.Unlock()
+}
+
+// count is how often id was recorded.
+func (r *recorder) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, x := range r.ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
 }
 
 func newTestServer(t *testing.T, slots int) *testServer {
+	t.Helper()
+	return newTestServerWith(t, slots, nil)
+}
+
+// newTestServerWith is newTestServer with the store's config edited by
+// edit, if not nil.
+func newTestServerWith(t *testing.T, slots int, edit func(*store.Config)) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	b, err := disk.New(dir)
@@ -43,10 +79,16 @@ func newTestServer(t *testing.T, slots int) *testServer {
 		t.Fatal(err)
 	}
 	fb := &faultBackend{Backend: b}
-	st, err := store.New(store.Config{
+	done := &recorder{}
+	cfg := store.Config{
 		Backend: fb, Keyring: kr, PartSize: 5 * mib,
 		SpoolDir: t.TempDir(), Limiter: store.NewLimiter(slots),
-	})
+		OnComplete: func(_ context.Context, fi handler.FileInfo) { done.add(fi.ID) },
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	st, err := store.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +100,9 @@ func newTestServer(t *testing.T, slots int) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.StripPrefix("/files/", store.BodyProbe(h)))
+	srv := httptest.NewServer(http.StripPrefix("/files/", h))
 	t.Cleanup(srv.Close)
-	return &testServer{URL: srv.URL + "/files/", Dir: dir, Store: st, Backend: fb, Keyring: kr, Client: &tusclient.Client{}}
+	return &testServer{URL: srv.URL + "/files/", Dir: dir, Store: st, Backend: fb, Keyring: kr, Client: &tusclient.Client{}, completed: done}
 }
 
 // upload creates and fully uploads data in the given pieces.
@@ -100,6 +142,9 @@ type faultBackend struct {
 	// failPart, when set, may fail an UploadPart before it reaches the
 	// backend.
 	failPart func(num int32) error
+	// fault, when set, may fail any other call before it reaches the
+	// backend: op is the method's name, key its object key.
+	fault    func(op, key string) error
 	inflight atomic.Int32
 	maxSeen  atomic.Int32
 	parts    atomic.Int32
@@ -109,6 +154,76 @@ func (f *faultBackend) setFailPart(fn func(num int32) error) {
 	f.mu.Lock()
 	f.failPart = fn
 	f.mu.Unlock()
+}
+
+func (f *faultBackend) setFault(fn func(op, key string) error) {
+	f.mu.Lock()
+	f.fault = fn
+	f.mu.Unlock()
+}
+
+// failN returns a fault that fails op on key (any key when "") n times.
+func failN(op, key string, n int) func(string, string) error {
+	var left atomic.Int32
+	left.Store(int32(n))
+	return func(o, k string) error {
+		if o == op && (key == "" || k == key) && left.Add(-1) >= 0 {
+			return errors.New("injected " + op + " failure")
+		}
+		return nil
+	}
+}
+
+func (f *faultBackend) check(op, key string) error {
+	f.mu.Lock()
+	fault := f.fault
+	f.mu.Unlock()
+	if fault == nil {
+		return nil
+	}
+	return fault(op, key)
+}
+
+func (f *faultBackend) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	if err := f.check("Get", key); err != nil {
+		return nil, err
+	}
+	return f.Backend.Get(ctx, key, off, length)
+}
+
+func (f *faultBackend) Put(ctx context.Context, key string, body io.ReadSeeker, size int64) error {
+	if err := f.check("Put", key); err != nil {
+		return err
+	}
+	return f.Backend.Put(ctx, key, body, size)
+}
+
+func (f *faultBackend) Delete(ctx context.Context, key string) error {
+	if err := f.check("Delete", key); err != nil {
+		return err
+	}
+	return f.Backend.Delete(ctx, key)
+}
+
+func (f *faultBackend) ListParts(ctx context.Context, key, id string) ([]store.Part, error) {
+	if err := f.check("ListParts", key); err != nil {
+		return nil, err
+	}
+	return f.Backend.ListParts(ctx, key, id)
+}
+
+func (f *faultBackend) CompleteMultipart(ctx context.Context, key, id string, parts []store.Part) error {
+	if err := f.check("CompleteMultipart", key); err != nil {
+		return err
+	}
+	return f.Backend.CompleteMultipart(ctx, key, id, parts)
+}
+
+func (f *faultBackend) AbortMultipart(ctx context.Context, key, id string) error {
+	if err := f.check("AbortMultipart", key); err != nil {
+		return err
+	}
+	return f.Backend.AbortMultipart(ctx, key, id)
 }
 
 func (f *faultBackend) UploadPart(ctx context.Context, key, id string, num int32, body io.ReadSeeker, size int64) (store.Part, error) {

@@ -1,27 +1,44 @@
 package store
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"syscall"
 	"testing"
+
+	"github.com/tus/tusd/v2/pkg/handler"
 )
 
 func TestPartSizeFor(t *testing.T) {
-	s := &Store{cfg: Config{PartSize: DefaultPartSize}}
+	s := &Store{cfg: Config{PartSize: DefaultPartSize, maxParts: MaxParts}}
 	for _, tc := range []struct {
 		size     int64
 		deferred bool
-		want     int64
+		want     int64 // 0: refused
 	}{
 		{0, false, DefaultPartSize},
 		{DefaultPartSize * MaxParts, false, DefaultPartSize},
 		{DefaultPartSize*MaxParts + 1, false, 11 << 20},
 		{1 << 40, false, 105 << 20},
 		{1 << 40, true, DefaultPartSize},
+		{MaxUploadSize, false, MaxPartSize},
+		{MaxUploadSize + 1, false, 0},
+		{1e18, false, 0},
+		{1<<63 - 1, false, 0},
+		{1<<63 - 1, true, DefaultPartSize},
 	} {
-		got := s.partSizeFor(tc.size, tc.deferred)
-		if got != tc.want {
-			t.Errorf("partSizeFor(%d, %v) = %d, want %d", tc.size, tc.deferred, got, tc.want)
+		got, ok := s.partSizeFor(tc.size, tc.deferred)
+		if got != tc.want || ok != (tc.want != 0) {
+			t.Errorf("partSizeFor(%d, %v) = %d, %v; want %d", tc.size, tc.deferred, got, ok, tc.want)
 		}
-		if !tc.deferred && partCount(tc.size, got) > MaxParts {
+		if got > MaxPartSize {
+			t.Errorf("size %d: part size %d over S3's limit", tc.size, got)
+		}
+		if ok && !tc.deferred && partCount(tc.size, got) > MaxParts {
 			t.Errorf("size %d needs %d parts of %d", tc.size, partCount(tc.size, got), got)
 		}
 	}
@@ -45,5 +62,73 @@ func TestValidID(t *testing.T) {
 		if got := validID(id); got != want {
 			t.Errorf("validID(%q) = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestSpoolErrors: a failing local spool is a 507 when the disk or a quota
+// is full, a 503 otherwise, and never a 413 or a generic 500.
+func TestSpoolErrors(t *testing.T) {
+	s := &Store{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{&os.PathError{Op: "write", Path: "/spool/x", Err: syscall.ENOSPC}, http.StatusInsufficientStorage},
+		{&os.PathError{Op: "write", Path: "/spool/x", Err: syscall.EDQUOT}, http.StatusInsufficientStorage},
+		{&os.PathError{Op: "open", Path: "/spool/x", Err: syscall.EMFILE}, http.StatusServiceUnavailable},
+		{&os.PathError{Op: "open", Path: "/spool", Err: syscall.ENOENT}, http.StatusServiceUnavailable},
+	} {
+		err := s.internal(context.Background(), "write", "id", fmt.Errorf("part 3: %w", spoolErr(tc.err)))
+		var herr handler.Error
+		if !errors.As(err, &herr) || herr.HTTPResponse.StatusCode != tc.want {
+			t.Errorf("%v: %v, want status %d", tc.err, err, tc.want)
+		}
+	}
+	if err := s.internal(context.Background(), "write", "id", syscall.ENOSPC); !errors.Is(err, errInternal) {
+		t.Errorf("a backend error: %v, want the generic 500", err)
+	}
+}
+
+func TestResolveRange(t *testing.T) {
+	const size = 100
+	for _, tc := range []struct {
+		rng, ifRange string
+		want         byteRange
+	}{
+		{"", "", byteRange{0, size, 200}},
+		{"bytes=0-", "", byteRange{0, size, 206}},
+		{"bytes=0-99", "", byteRange{0, size, 206}},
+		{"bytes=0-1000", "", byteRange{0, size, 206}},
+		{"bytes=-100", "", byteRange{0, size, 206}},
+		{"bytes=-1000", "", byteRange{0, size, 206}},
+		{"bytes=10-19", "", byteRange{10, 20, 206}},
+		{"bytes=99-", "", byteRange{99, size, 206}},
+		{"bytes=-1", "", byteRange{99, size, 206}},
+		{" bytes=1-2", "", byteRange{0, size, 200}},
+		{"bytes= 1-2 ", "", byteRange{1, 3, 206}},
+		{"bytes=100-", "", byteRange{0, 0, 416}},
+		{"bytes=-0", "", byteRange{0, 0, 416}},
+		{"bytes=10-19", `"x"`, byteRange{0, size, 200}},
+		{"bytes=0-1,5-6", "", byteRange{0, size, 200}},
+		{"bytes=5-1", "", byteRange{0, size, 200}},
+		{"bytes=a-b", "", byteRange{0, size, 200}},
+		{"bytes=+1-2", "", byteRange{0, size, 200}},
+		{"bytes=1", "", byteRange{0, size, 200}},
+		{"bytes=99999999999999999999-", "", byteRange{0, size, 200}},
+		{"pages=1-2", "", byteRange{0, size, 200}},
+	} {
+		h := http.Header{}
+		if tc.rng != "" {
+			h.Set("Range", tc.rng)
+		}
+		if tc.ifRange != "" {
+			h.Set("If-Range", tc.ifRange)
+		}
+		if got := resolveRange(h, size); got != tc.want {
+			t.Errorf("Range %q If-Range %q: %+v, want %+v", tc.rng, tc.ifRange, got, tc.want)
+		}
+	}
+	if got := resolveRange(http.Header{"Range": {"bytes=0-"}}, 0); got != (byteRange{0, 0, 200}) {
+		t.Errorf("empty object: %+v", got)
 	}
 }

@@ -13,6 +13,10 @@ import (
 // PartSize bytes and uploads each full part through the limiter while the
 // next one fills (up to partsInFlight parts per request). It commits .info
 // over every confirmed part, in order.
+//
+// While parts are in flight their goroutines commit .info; the request's
+// goroutine touches u.info again only after wait (or drain), and uses the
+// fields cached here meanwhile.
 type partWriter struct {
 	ctx context.Context
 	u   *upload
@@ -21,13 +25,14 @@ type partWriter struct {
 	// wait(), the state over exactly Enc.Committed bytes.
 	base []byte
 	file *os.File
+	// fill is the length of the current spool file, at most partSize.
 	fill int64
 	num  int64
 	// inflight are the parts on their way, oldest first.
 	inflight []*partJob
-	// committed counts bytes of this request that were committed (for a
-	// truthful return value when a request ends in error).
-	committed int64
+
+	key, multipartID   string
+	partSize, maxParts int64
 }
 
 // partJob is one spooled part on its way to the backend.
@@ -43,13 +48,22 @@ type partJob struct {
 	err  error
 }
 
+// errPartsExhausted refuses bytes past the last part an upload of deferred
+// length may have (its part size is fixed at creation).
+func (w *partWriter) errPartsExhausted() error {
+	return errTooLarge(w.partSize * w.maxParts)
+}
+
 func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, error) {
 	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
 	if err != nil {
 		return nil, err
 	}
 	e := &u.info.Enc
-	w := &partWriter{ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1}
+	w := &partWriter{
+		ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1,
+		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
+	}
 	if err := w.newSpool(); err != nil {
 		return nil, err
 	}
@@ -61,11 +75,11 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 func (w *partWriter) newSpool() error {
 	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
 	if err != nil {
-		return err
+		return spoolErr(err)
 	}
 	if err := os.Remove(f.Name()); err != nil {
 		f.Close()
-		return err
+		return spoolErr(err)
 	}
 	w.file, w.fill = f, 0
 	return nil
@@ -77,42 +91,49 @@ func (w *partWriter) copyTail() error {
 	if e.TailLen == 0 {
 		return nil
 	}
-	rc, err := w.u.s.cfg.Backend.Get(w.ctx, w.u.key+tailSuffix, 0, e.TailLen)
+	rc, err := w.u.s.cfg.Backend.Get(w.ctx, w.key+tailSuffix, 0, e.TailLen)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	n, err := io.Copy(writerFunc(w.write), rc)
-	if err == nil && n != e.TailLen {
-		err = io.ErrUnexpectedEOF
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var n int64
+	for {
+		k, rerr := rc.Read(*bp)
+		if k > 0 {
+			if err := w.write((*bp)[:k]); err != nil {
+				return err
+			}
+			n += int64(k)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
 	}
-	return err
-}
-
-type writerFunc func([]byte) error
-
-func (f writerFunc) Write(p []byte) (int, error) {
-	if err := f(p); err != nil {
-		return 0, err
+	if n != e.TailLen {
+		return io.ErrUnexpectedEOF
 	}
-	return len(p), nil
+	return nil
 }
 
 // write appends ciphertext, sealing a part each time one is full.
 func (w *partWriter) write(p []byte) error {
-	ps := w.u.info.Enc.PartSize
 	for len(p) > 0 {
-		if w.num > MaxParts {
-			return errUploadTooLarge
+		if w.num > w.maxParts {
+			return w.errPartsExhausted()
 		}
-		k := min(int64(len(p)), ps-w.fill)
+		k := min(int64(len(p)), w.partSize-w.fill)
 		if _, err := w.file.Write(p[:k]); err != nil {
-			return err
+			return spoolErr(err)
 		}
 		w.mac.Write(p[:k])
 		w.fill += k
 		p = p[k:]
-		if w.fill == ps {
+		if w.fill == w.partSize {
 			if err := w.seal(); err != nil {
 				return err
 			}
@@ -156,8 +177,7 @@ func (w *partWriter) seal() error {
 // run sends one part under a limiter slot and, once the backend has
 // confirmed it and every earlier part is committed, commits it to .info at
 // once, so that a crash loses at most the parts not yet confirmed. Commits
-// happen one after the other in part order, and the request's goroutine
-// touches .info only after wait(), so .info is never written twice at once.
+// happen one after the other in part order.
 func (w *partWriter) run(job *partJob) {
 	defer close(job.done)
 	job.err = w.uploadPart(job)
@@ -170,10 +190,10 @@ func (w *partWriter) run(job *partJob) {
 	if job.err != nil {
 		return
 	}
-	e := &w.u.info.Enc
-	e.Committed += job.size
-	e.TailLen = 0
-	job.err = w.u.save(w.ctx, job.state)
+	end := (job.num-1)*w.partSize + job.size
+	job.err = w.u.update(w.ctx, job.state, func(info *infoFile) {
+		info.Enc.Committed, info.Enc.TailLen = end, 0
+	})
 }
 
 func (w *partWriter) uploadPart(job *partJob) error {
@@ -183,7 +203,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	body := io.NewSectionReader(job.file, 0, job.size)
-	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.u.key, w.u.info.MultipartID, int32(job.num), body, job.size)
+	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	return err
 }
 
@@ -194,14 +214,11 @@ func (w *partWriter) waitOldest() error {
 	w.inflight = w.inflight[1:]
 	<-job.done
 	job.file.Close()
-	if job.err != nil {
-		return job.err
-	}
-	w.committed += job.size
-	return nil
+	return job.err
 }
 
-// wait blocks until every part in flight is committed.
+// wait blocks until every part in flight is committed, stopping at the
+// first failure.
 func (w *partWriter) wait() error {
 	for len(w.inflight) > 0 {
 		if err := w.waitOldest(); err != nil {
@@ -226,14 +243,15 @@ func (w *partWriter) finish(final bool) error {
 		return nil
 	}
 	body := io.NewSectionReader(w.file, 0, w.fill)
-	if err := w.u.s.cfg.Backend.Put(w.ctx, w.u.key+tailSuffix, body, w.fill); err != nil {
+	if err := w.u.s.cfg.Backend.Put(w.ctx, w.key+tailSuffix, body, w.fill); err != nil {
 		return err
 	}
-	w.u.info.Enc.TailLen = w.fill
-	return w.u.save(w.ctx, w.base)
+	tail := w.fill
+	return w.u.update(w.ctx, w.base, func(info *infoFile) { info.Enc.TailLen = tail })
 }
 
-// close waits for the parts still in flight and drops the spool files.
+// close waits for the parts still in flight (committing those that can
+// be) and drops the spool files. After close, u.info says what is stored.
 func (w *partWriter) close() {
 	for _, job := range w.inflight {
 		<-job.done
@@ -242,5 +260,6 @@ func (w *partWriter) close() {
 	w.inflight = nil
 	if w.file != nil {
 		w.file.Close()
+		w.file = nil
 	}
 }

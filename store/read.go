@@ -2,48 +2,114 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
+// GetReader implements handler.Upload. tusd serves downloads through
+// ServeContent (the store is a ContentServerDataStore) and concatenation is
+// not offered, so nothing calls it; it refuses rather than hand out
+// plaintext that no tag check guards.
+func (u *upload) GetReader(ctx context.Context) (io.ReadCloser, error) {
+	return nil, handler.ErrNotImplemented
+}
+
 // finished makes sure the upload's data object exists, completing an
 // upload whose completion was cut short, and refuses unfinished uploads.
+// tusd holds the lock.
 func (u *upload) finished(ctx context.Context) error {
 	if u.info.Enc.Tag != nil {
 		return nil
 	}
-	return u.complete(ctx)
+	if !u.completable() {
+		return errNotFinished
+	}
+	return u.settle(ctx)
 }
 
-// GetReader implements handler.Upload: the plaintext of a finished upload,
-// verified against its tag (a mismatch surfaces as a read error).
-func (u *upload) GetReader(ctx context.Context) (io.ReadCloser, error) {
+// ServeContent implements handler.ServableUpload. Every response that
+// carries the whole object (no Range, a range covering every byte, an
+// If-Range, several ranges) streams it through the tag check, holding back
+// the last buffer: on a mismatch the connection is aborted, so the client
+// never sees a clean end of body. A range of part of the object is
+// decrypted without authentication (format v1 has no chunk tags).
+func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	if err := u.finished(ctx); err != nil {
-		return nil, u.s.internal(ctx, "get-reader", u.info.ID, err)
+		return u.s.internal(ctx, "serve", u.info.ID, err)
 	}
-	return u.verifiedReader(ctx)
+	size := u.info.Size
+	rg := resolveRange(r.Header, size)
+	h := w.Header()
+	h.Set("Accept-Ranges", "bytes")
+	if rg.status == http.StatusRequestedRangeNotSatisfiable {
+		h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+		return errRangeNotSatisfiable
+	}
+	if rg.status == http.StatusPartialContent {
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", rg.start, rg.end-1, size))
+	}
+	h.Set("Content-Length", strconv.FormatInt(rg.end-rg.start, 10))
+
+	var body io.ReadCloser
+	var err error
+	if rg.whole(size) {
+		body, err = u.verifiedReader(ctx)
+	} else {
+		body, err = u.rangeReader(ctx, rg.start, rg.end)
+	}
+	if err != nil {
+		return u.s.internal(ctx, "serve", u.info.ID, err)
+	}
+	defer body.Close()
+	w.WriteHeader(rg.status)
+	if err := copyHoldingLast(w, body); err != nil {
+		u.s.cfg.Logger.ErrorContext(ctx, "download aborted", "id", u.info.ID, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
 }
+
+var errRangeNotSatisfiable = handler.NewError("ERR_RANGE_NOT_SATISFIABLE", "the requested range is not satisfiable", http.StatusRequestedRangeNotSatisfiable)
 
 // verifiedReader streams the whole plaintext and fails its last Read with
 // ErrTagMismatch unless the ciphertext matches the tag.
 func (u *upload) verifiedReader(ctx context.Context) (io.ReadCloser, error) {
-	rc, err := u.s.cfg.Backend.Get(ctx, u.key, 0, -1)
+	rc, c, err := u.openObject(ctx, 0, -1)
 	if err != nil {
 		return nil, err
+	}
+	return &readCloser{Reader: c.NewReader(u.tagVerifier(ctx, rc), 0), Closer: rc}, nil
+}
+
+// rangeReader decrypts the plaintext bytes [start, end), unauthenticated.
+func (u *upload) rangeReader(ctx context.Context, start, end int64) (io.ReadCloser, error) {
+	rc, c, err := u.openObject(ctx, start, end-start)
+	if err != nil {
+		return nil, err
+	}
+	body := &exactReader{r: c.NewReader(rc, start), left: end - start}
+	return &readCloser{Reader: body, Closer: rc}, nil
+}
+
+// openObject returns the data object's ciphertext from off (length < 0:
+// to the end) and the cipher that decrypts it.
+func (u *upload) openObject(ctx context.Context, off, length int64) (io.ReadCloser, *crypt.Cipher, error) {
+	rc, err := u.s.cfg.Backend.Get(ctx, u.key, off, length)
+	if err != nil {
+		return nil, nil, err
 	}
 	c, err := crypt.NewCipher(u.keys.Enc, u.info.Enc.Segments)
 	if err != nil {
 		rc.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	v := &tagVerifier{ctx: ctx, src: rc, mac: crypt.NewMAC(u.keys.MAC), u: u}
-	return &readCloser{Reader: c.NewReader(v, 0), Closer: rc}, nil
+	return rc, c, nil
 }
 
 type readCloser struct {
@@ -51,8 +117,34 @@ type readCloser struct {
 	io.Closer
 }
 
-// tagVerifier passes ciphertext through while feeding the MAC, and turns
-// the end of the stream into ErrTagMismatch when the tag or length is wrong.
+// exactReader fails unless its source gives exactly left bytes.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	if len(p) == 0 {
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// tagVerifier passes the ciphertext of src through while feeding the MAC,
+// and turns the end of the stream into ErrTagMismatch when the tag or the
+// length is wrong.
+func (u *upload) tagVerifier(ctx context.Context, src io.Reader) io.Reader {
+	return &tagVerifier{ctx: ctx, src: src, mac: crypt.NewMAC(u.keys.MAC), u: u}
+}
+
 type tagVerifier struct {
 	ctx context.Context
 	src io.Reader
@@ -76,38 +168,6 @@ func (v *tagVerifier) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
-}
-
-// ServeContent implements handler.ServableUpload. A GET without Range
-// streams the whole file and verifies the tag, holding back the last
-// buffer: on a mismatch the connection is aborted, so the client never
-// sees a clean end of body. Ranged GETs decrypt without authentication.
-func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	if err := u.finished(ctx); err != nil {
-		return u.s.internal(ctx, "serve", u.info.ID, err)
-	}
-	if r.Header.Get("Range") != "" {
-		rs := &rangeReader{ctx: ctx, u: u, size: u.info.Size}
-		defer rs.Close()
-		http.ServeContent(w, r, "", time.Time{}, rs)
-		return nil
-	}
-	body, err := u.verifiedReader(ctx)
-	if err != nil {
-		return u.s.internal(ctx, "serve", u.info.ID, err)
-	}
-	defer body.Close()
-	w.Header().Set("Accept-Ranges", "bytes")
-	w.Header().Set("Content-Length", strconv.FormatInt(u.info.Size, 10))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	if err := copyHoldingLast(w, body); err != nil {
-		u.s.cfg.Logger.ErrorContext(ctx, "download aborted", "id", u.info.ID, "error", err)
-		panic(http.ErrAbortHandler)
-	}
-	return nil
 }
 
 // copyHoldingLast copies src to dst but writes each buffer only once the
@@ -137,93 +197,6 @@ func copyHoldingLast(dst io.Writer, src io.Reader) error {
 	if heldN > 0 {
 		_, err := dst.Write(held[:heldN])
 		return err
-	}
-	return nil
-}
-
-// rangeReader is an io.ReadSeeker over the plaintext that opens a ranged
-// Get at the current position on demand, for http.ServeContent.
-type rangeReader struct {
-	ctx  context.Context
-	u    *upload
-	size int64
-	pos  int64
-	body io.ReadCloser
-	r    io.Reader
-}
-
-func (rr *rangeReader) Read(p []byte) (int, error) {
-	if rr.pos >= rr.size {
-		return 0, io.EOF
-	}
-	if rr.r == nil {
-		body, err := rr.u.s.cfg.Backend.Get(rr.ctx, rr.u.key, rr.pos, -1)
-		if err != nil {
-			return 0, err
-		}
-		c, err := crypt.NewCipher(rr.u.keys.Enc, rr.u.info.Enc.Segments)
-		if err != nil {
-			body.Close()
-			return 0, err
-		}
-		rr.body, rr.r = body, c.NewReader(body, rr.pos)
-	}
-	n, err := rr.r.Read(p)
-	rr.pos += int64(n)
-	return n, err
-}
-
-func (rr *rangeReader) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekCurrent:
-		off += rr.pos
-	case io.SeekEnd:
-		off += rr.size
-	}
-	if off < 0 {
-		return 0, errors.New("seek before start")
-	}
-	if off != rr.pos {
-		rr.Close()
-		rr.pos = off
-	}
-	return off, nil
-}
-
-func (rr *rangeReader) Close() error {
-	var err error
-	if rr.body != nil {
-		err = rr.body.Close()
-	}
-	rr.body, rr.r = nil, nil
-	return err
-}
-
-// Decrypt writes the plaintext of the finished upload id to w. It reads
-// the object twice: first to verify the tag, writing nothing, then to
-// decrypt (verifying again). On a mismatch it returns an error wrapping
-// ErrTagMismatch.
-func (s *Store) Decrypt(ctx context.Context, id string, w io.Writer) error {
-	if !validID(id) {
-		return fmt.Errorf("invalid upload id %q", id)
-	}
-	u, err := s.load(ctx, id)
-	if err != nil {
-		return err
-	}
-	if u.info.Enc.Tag == nil {
-		return fmt.Errorf("upload %s is not finished (offset %d of %d)", id, u.info.Offset, u.info.Size)
-	}
-	for _, dst := range []io.Writer{io.Discard, w} {
-		body, err := u.verifiedReader(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(dst, body)
-		body.Close()
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"sync"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -19,10 +17,6 @@ import (
 // Backend is format v1 ciphertext.
 type Store struct {
 	cfg Config
-	// active counts the requests of this process writing each upload, so
-	// that a cleanup sweep leaves them alone.
-	mu     sync.Mutex
-	active map[string]int
 }
 
 var (
@@ -37,63 +31,18 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg, active: map[string]int{}}, nil
-}
-
-// markActive records a request writing key until the returned func runs.
-func (s *Store) markActive(key string) func() {
-	s.mu.Lock()
-	s.active[key]++
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		if s.active[key]--; s.active[key] == 0 {
-			delete(s.active, key)
-		}
-		s.mu.Unlock()
-	}
-}
-
-func (s *Store) isActive(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.active[key] > 0
+	return &Store{cfg: cfg}, nil
 }
 
 // UseIn registers the store in composer as core, terminater, length
-// deferrer and content server. Concatenation is not offered.
+// deferrer and content server, and its Locker as the composer's locker, so
+// that tusd and the store lock uploads alike. Concatenation is not offered.
 func (s *Store) UseIn(composer *handler.StoreComposer) {
 	composer.UseCore(s)
 	composer.UseTerminater(s)
 	composer.UseLengthDeferrer(s)
 	composer.UseContentServer(s)
-}
-
-// Client-visible errors. Everything else is logged and answered with
-// errInternal so that no backend detail reaches an error body.
-var (
-	errInternal       = handler.NewError("ERR_INTERNAL_SERVER_ERROR", "the upload could not be stored; retry later", http.StatusInternalServerError)
-	errUploadTooLarge = handler.NewError("ERR_UPLOAD_SIZE_EXCEEDED", "upload exceeds the maximum number of parts", http.StatusRequestEntityTooLarge)
-	errTooManyPatches = handler.NewError("ERR_TOO_MANY_REQUESTS_FOR_UPLOAD", "upload has taken too many PATCH requests", http.StatusRequestEntityTooLarge)
-	errNotFinished    = handler.NewError("ERR_INCOMPLETE_UPLOAD", "cannot download an unfinished upload", http.StatusBadRequest)
-	errBadID          = handler.NewError("ERR_INVALID_UPLOAD_ID", "invalid upload id", http.StatusBadRequest)
-)
-
-// ErrTagMismatch means the stored ciphertext does not match its v1 tag.
-var ErrTagMismatch = errors.New("tag mismatch: the upload was altered or truncated")
-
-// internal logs err with its context and returns the generic client error.
-func (s *Store) internal(ctx context.Context, op, id string, err error) error {
-	var herr handler.Error
-	if errors.As(err, &herr) {
-		return err
-	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		s.cfg.Logger.WarnContext(ctx, "store operation cancelled", "op", op, "id", id)
-	} else {
-		s.cfg.Logger.ErrorContext(ctx, "store operation failed", "op", op, "id", id, "error", err)
-	}
-	return errInternal
+	composer.UseLocker(s.cfg.Locker)
 }
 
 // NewUpload creates an upload: a fresh DEK wrapped by the primary KEK,
@@ -109,9 +58,9 @@ func (s *Store) NewUpload(ctx context.Context, fi handler.FileInfo) (handler.Upl
 	if !validID(fi.ID) {
 		return nil, errBadID
 	}
-	partSize := s.partSizeFor(fi.Size, fi.SizeIsDeferred)
-	if !fi.SizeIsDeferred && fi.Size > partSize*MaxParts {
-		return nil, errUploadTooLarge
+	partSize, ok := s.partSizeFor(fi.Size, fi.SizeIsDeferred)
+	if !ok {
+		return nil, errTooLarge(s.maxUploadSize())
 	}
 	up, err := s.create(ctx, fi, partSize)
 	if err != nil {
@@ -121,16 +70,24 @@ func (s *Store) NewUpload(ctx context.Context, fi handler.FileInfo) (handler.Upl
 }
 
 // partSizeFor raises the configured part size, in whole MiB, so that size
-// fits in MaxParts parts.
-func (s *Store) partSizeFor(size int64, deferred bool) int64 {
-	ps := s.cfg.PartSize
-	if deferred || size <= ps*MaxParts {
-		return ps
+// fits in MaxParts parts; ok is false when even MaxPartSize is too small.
+// A deferred length keeps the configured part size (it is known only at
+// the end), which bounds such an upload to MaxParts of them.
+func (s *Store) partSizeFor(size int64, deferred bool) (partSize int64, ok bool) {
+	ps, n := s.cfg.PartSize, s.cfg.maxParts
+	switch {
+	case deferred || size <= ps*n:
+		return ps, true
+	case size > s.maxUploadSize():
+		return 0, false
 	}
 	const mib = 1 << 20
-	need := (size + MaxParts - 1) / MaxParts
-	return (need + mib - 1) / mib * mib
+	need := (size + n - 1) / n
+	return (need + mib - 1) / mib * mib, true
 }
+
+// maxUploadSize is the largest Upload-Length accepted at creation.
+func (s *Store) maxUploadSize() int64 { return s.cfg.maxParts * MaxPartSize }
 
 func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64) (*upload, error) {
 	key := fi.ID
@@ -200,13 +157,17 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 	if err != nil {
 		return nil, err
 	}
-	if err := up.save(ctx, state); err != nil {
+	if err := up.update(ctx, state, nil); err != nil {
 		return nil, err
 	}
 	return up, nil
 }
 
-// GetUpload loads an upload's .info and unseals its keys and metadata.
+// GetUpload implements handler.DataStore: it loads an upload's .info and
+// unseals its keys and metadata. tusd calls it holding the upload's lock,
+// so an upload whose bytes are all committed but that was never completed
+// (its FinishUpload failed or never ran) is completed here, and reported
+// through Config.OnComplete since tusd will not call FinishUpload again.
 func (s *Store) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
 	if !validID(id) {
 		return nil, handler.ErrNotFound
@@ -218,7 +179,32 @@ func (s *Store) GetUpload(ctx context.Context, id string) (handler.Upload, error
 	if err != nil {
 		return nil, s.internal(ctx, "get", id, err)
 	}
+	if up.completable() {
+		if err := up.settle(ctx); err != nil {
+			// The request goes on with the stored state; the next one
+			// tries again.
+			s.internal(ctx, "complete", id, err)
+		}
+	}
 	return up, nil
+}
+
+// Peek returns an upload's stored state without taking its lock and
+// without changing anything: for readers that must not interrupt a
+// request writing the upload. Storage["Tag"] is set once the upload is
+// complete. A missing upload is handler.ErrNotFound.
+func (s *Store) Peek(ctx context.Context, id string) (handler.FileInfo, error) {
+	if !validID(id) {
+		return handler.FileInfo{}, handler.ErrNotFound
+	}
+	up, err := s.load(ctx, id)
+	if errors.Is(err, ErrObjectNotFound) {
+		return handler.FileInfo{}, handler.ErrNotFound
+	}
+	if err != nil {
+		return handler.FileInfo{}, s.internal(ctx, "peek", id, err)
+	}
+	return up.GetInfo(ctx)
 }
 
 func (s *Store) load(ctx context.Context, key string) (*upload, error) {

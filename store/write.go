@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"crypto/aes"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 
@@ -23,8 +21,14 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // encrypts the body at its offset into spooled parts, uploads full parts
 // through the limiter and commits .info over each confirmed part. Bytes
 // left over go to the tail object before it returns.
+//
+// The count it returns is always the bytes of this request that are
+// stored, so that tusd's offset (and its byte counters) match .info: on
+// success the whole body; on failure the part of it that confirmed parts
+// hold, never bytes of the previous tail. tusd hands it the body already
+// cut at the upload's length (and answers 413 itself when the client sent
+// more), so what fits is kept, as tus 1.0 asks.
 func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
-	defer u.s.markActive(u.key)()
 	n, err := u.writeChunk(ctx, offset, src)
 	if err != nil {
 		return n, u.s.internal(ctx, "write", u.info.ID, err)
@@ -33,14 +37,16 @@ func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (i
 }
 
 func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
-	info, e := u.info, &u.info.Enc
+	info := u.info
 	if offset != info.Offset {
 		return 0, handler.ErrMismatchOffset
 	}
-	if len(e.Segments) >= maxSegments {
+	if len(info.Enc.Segments) >= maxSegments {
 		return 0, errTooManyPatches
 	}
 	orig := u.raw
+	// Read now: u.info is written by the part goroutines from here on.
+	deferred, size := info.SizeIsDeferred, info.Size
 	state, err := u.macState()
 	if err != nil {
 		return 0, err
@@ -49,9 +55,11 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if err != nil {
 		return 0, err
 	}
-	e.Segments = crypt.AppendSegment(e.Segments, offset, iv)
 	// The segment is stored before a byte is encrypted under it.
-	if err := u.save(ctx, state); err != nil {
+	err = u.update(ctx, state, func(next *infoFile) {
+		next.Enc.Segments = crypt.AppendSegment(next.Enc.Segments, offset, iv)
+	})
+	if err != nil {
 		return 0, err
 	}
 
@@ -60,35 +68,33 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 		return 0, err
 	}
 	defer w.close()
-	if err := w.copyTail(); err != nil {
-		return 0, err
+	err = w.copyTail()
+	var read int64
+	if err == nil {
+		read, err = w.encryptFrom(src, offset, iv)
 	}
-	n, readErr := w.encryptFrom(src, offset, iv)
-
-	if probe := probeFrom(ctx); probe != nil && probe.read() > n {
-		// The client sent more than the upload's length: keep nothing of
-		// this request but the parts already confirmed.
-		if err := w.wait(); err != nil {
-			return 0, err
+	if err == nil {
+		final := !deferred && offset+read == size
+		if read == 0 && !(final && w.fill > 0) {
+			// Nothing new: put .info back as it was.
+			return 0, u.restore(ctx, orig)
 		}
-		if w.committed == 0 {
-			return 0, errors.Join(handler.ErrSizeExceeded, u.restore(ctx, orig))
-		}
-		return w.committed, handler.ErrSizeExceeded
+		err = w.finish(final)
 	}
-	final := !info.SizeIsDeferred && offset+n == info.Size
-	if n == 0 && readErr == nil && !(final && w.fill > 0) {
-		// Nothing new: put .info back as it was.
-		return 0, u.restore(ctx, orig)
+	if err != nil {
+		// Keep what confirmed parts hold; the rest of the spool is
+		// dropped and the client resends it from the stored offset.
+		w.close()
+		return max(0, u.info.Offset-offset), err
 	}
-	if err := w.finish(final); err != nil {
-		return w.committed, err
-	}
-	return n, readErr
+	return read, nil
 }
 
 // encryptFrom reads src to its end, encrypting under iv from offset, and
-// writes the ciphertext into parts. It returns the plaintext bytes taken.
+// writes the ciphertext into parts. It returns the plaintext bytes taken
+// and the first error writing them; an error reading src ends the body
+// like io.EOF (tusd's body reader keeps such errors to itself and answers
+// them after WriteChunk returns), so what arrived is kept.
 func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64, error) {
 	block, err := aes.NewCipher(w.u.keys.Enc)
 	if err != nil {
@@ -108,11 +114,8 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 			}
 			n += int64(k)
 		}
-		if rerr == io.EOF {
-			return n, nil
-		}
 		if rerr != nil {
-			return n, fmt.Errorf("read body: %w", rerr)
+			return n, nil
 		}
 	}
 }

@@ -318,46 +318,6 @@ func TestServeSecretFileMissing(t *testing.T) {
 	}
 }
 
-func TestLockName(t *testing.T) {
-	for id, want := range map[string]string{
-		"public/0123abcd":    "public~0123abcd",
-		"home/alice/ff00":    "home~alice~ff00",
-		"guest/x-abc/s_1/00": "guest~x-abc~s_1~00",
-		"plain":              "plain",
-	} {
-		if got := lockName(id); got != want {
-			t.Errorf("lockName(%q) = %q, want %q", id, got, want)
-		}
-	}
-	seen := map[string]bool{}
-	for _, id := range []string{"", "../x", "a.b", strings.Repeat("a", 201), "~a", "/a"} {
-		got := lockName(id)
-		if !strings.HasPrefix(got, "~") || len(got) != 65 || seen[got] {
-			t.Errorf("lockName(%q) = %q, want ~<sha256>, unique", id, got)
-		}
-		seen[got] = true
-	}
-
-	dir := filepath.Join(t.TempDir(), "locks")
-	l, err := newFlatLocker(dir, time.Second, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lk, err := l.NewLock("home/alice/0123")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lk.Lock(context.Background(), func() {}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "home~alice~0123.lock")); err != nil {
-		t.Errorf("lock file: %v", err)
-	}
-	if err := lk.Unlock(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestTokenCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

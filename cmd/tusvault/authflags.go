@@ -55,7 +55,7 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.AuthPublicKeyFile, "auth-public-key-file", a.AuthPublicKeyFile, "PEM public key (Ed25519, RSA of 2048 bits or more, ECDSA P-256) verifying EdDSA, RS256 or ES256 tokens, instead of an HS256 secret")
 	fs.StringVar(&a.AuthIssuer, "auth-issuer", a.AuthIssuer, "If set, tokens must carry this \"iss\" claim")
 	fs.StringVar(&a.AuthAudience, "auth-audience", a.AuthAudience, "If set, tokens must carry this \"aud\" claim")
-	fs.DurationVar(&a.AuthResumeGrace, "auth-resume-grace", a.AuthResumeGrace, "How long after it expired a token may still resume (HEAD, PATCH, DELETE) an upload it may act on; creating and downloading need a live token (0: no grace)")
+	fs.DurationVar(&a.AuthResumeGrace, "auth-resume-grace", a.AuthResumeGrace, "How long after it expired a token may still resume (HEAD, PATCH) an unfinished upload it created; creating, downloading, DELETE and anything on a finished upload need a live token (0: no grace)")
 	fs.Var(&a.HomeMaxSize, "home-max-size", "Maximum `size` of a home upload (bytes, or with KiB, MiB, GiB, KB, MB, GB; 0: no limit). A token's max_size applies too; the smaller wins")
 	fs.Var(&a.GuestMaxSize, "guest-max-size", "Maximum `size` of a guest upload (bytes, or with KiB, MiB, GiB, KB, MB, GB; 0: no limit). A token's max_size applies too; the smaller wins")
 	fs.StringVar(&a.HomePrefix, "home-prefix", a.HomePrefix, "First segment of the ids (and object keys) of home uploads: <prefix>/<user>/<id>")

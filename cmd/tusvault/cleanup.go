@@ -49,8 +49,9 @@ func runSweeps(ctx context.Context, st *store.Store, expireAfter, first, every t
 	}
 }
 
-// sweep removes the uploads unfinished and untouched for expireAfter, and
-// logs what it removed and what failed. The store logs each removal too.
+// sweep removes the uploads unfinished and untouched for expireAfter,
+// completes those whose bytes are all stored, and logs what it did and
+// what failed. The store logs each upload it touched or skipped too.
 func sweep(ctx context.Context, st *store.Store, expireAfter time.Duration, log *slog.Logger) {
 	cutoff := time.Now().Add(-expireAfter)
 	rep, err := st.Cleanup(ctx, cutoff)
@@ -60,6 +61,12 @@ func sweep(ctx context.Context, st *store.Store, expireAfter time.Duration, log 
 	} else {
 		log.DebugContext(ctx, "expiry sweep found nothing to remove", "cutoff", cutoff.UTC().Format(time.RFC3339))
 	}
+	if len(rep.Completed) > 0 {
+		log.InfoContext(ctx, "uploads completed by the sweep", "uploads", len(rep.Completed), "ids", rep.Completed)
+	}
+	if len(rep.Skipped) > 0 {
+		log.WarnContext(ctx, "uploads skipped by the sweep: their .info could not be read; their data is kept", "uploads", len(rep.Skipped), "ids", rep.Skipped)
+	}
 	if err != nil && ctx.Err() == nil {
 		log.ErrorContext(ctx, "expiry sweep failed", "error", err)
 	}
@@ -67,14 +74,19 @@ func sweep(ctx context.Context, st *store.Store, expireAfter time.Duration, log 
 
 const cleanupUsage = `Usage: tusvault cleanup [storage flags] [-expire-after DURATION]
 
-Runs one sweep of the -expire-after cleanup of serve: terminates the
+Runs one sweep of the -expire-after cleanup of serve: removes the
 unfinished uploads whose last write is older than DURATION (default 24h),
-aborts the multipart uploads no upload refers to any more and deletes
-orphaned tails. Finished uploads are never removed. Prints a summary line,
-then the id of every removed upload, one a line. The storage flags
-(-upload-dir, -keyring, -s3-*) select the uploads as for serve. A server
-may keep running, but choose a DURATION longer than any pause of a client
-that is still uploading.
+completes the uploads whose bytes were all stored but that were never
+completed, aborts the multipart uploads no upload refers to any more and
+deletes orphaned tails. Finished uploads are never removed, and an upload
+whose .info cannot be read (a key missing from the keyring, a storage
+error) is skipped with its data kept. Prints a summary line, then the id of
+every removed upload, one a line; then, if any, the completed and the
+skipped uploads the same way. The storage flags (-upload-dir, -keyring,
+-s3-*) select the uploads as for serve. On the local disk it takes the
+server's upload locks, so a server may keep running: uploads it is writing
+are left alone. With S3 (no shared locks yet), choose a DURATION longer
+than any pause of a client that is still uploading.
 `
 
 // runCleanup implements `tusvault cleanup`.
@@ -103,6 +115,18 @@ func runCleanup(ctx context.Context, args []string, getenv func(string) string, 
 		len(rep.Uploads), rep.Multiparts, rep.Tails, cutoff.UTC().Format(time.RFC3339))
 	for _, id := range rep.Uploads {
 		fmt.Fprintln(stdout, id)
+	}
+	if len(rep.Completed) > 0 {
+		fmt.Fprintf(stdout, "Completed %d uploads whose bytes were all stored:\n", len(rep.Completed))
+		for _, id := range rep.Completed {
+			fmt.Fprintln(stdout, id)
+		}
+	}
+	if len(rep.Skipped) > 0 {
+		fmt.Fprintf(stdout, "Skipped %d uploads whose .info could not be read (their data is kept; see the log):\n", len(rep.Skipped))
+		for _, id := range rep.Skipped {
+			fmt.Fprintln(stdout, id)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("cleanup: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -114,5 +115,48 @@ func TestServeExpireAfter(t *testing.T) {
 	}
 	if err := s.stop(t); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// `tusvault cleanup` takes the server's upload locks: an upload a running
+// server is writing is left alone however old its .info, and its PATCH
+// completes.
+func TestCleanupLeavesUploadsInUse(t *testing.T) {
+	s := startServer(t, "-auth=none")
+	ctx := context.Background()
+	var c tusclient.Client
+	data := bytes.Repeat([]byte("in use "), 100000)
+	u, err := c.Create(ctx, s.url, int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	res := make(chan error, 1)
+	go func() {
+		_, err := c.Patch(ctx, u, 0, pr, int64(len(data)))
+		res <- err
+	}()
+	if _, err := pw.Write(data[:1000]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the PATCH holds the lock; its .info is older than 1ms
+	out, _, err := runCmd(t, "cleanup", "-upload-dir", s.dir, "-expire-after", "1ms")
+	if err != nil || !strings.HasPrefix(out, "Removed 0 expired uploads, 0 orphaned multipart uploads") {
+		t.Fatalf("cleanup during a PATCH: %q, %v", out, err)
+	}
+	if _, err := pw.Write(data[1000:]); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if err := <-res; err != nil {
+		t.Fatalf("PATCH after the cleanup: %v", err)
+	}
+	status, body, _, err := c.Get(ctx, u, "")
+	if err != nil || status != 200 || !bytes.Equal(body, data) {
+		t.Fatalf("GET: %d, %d bytes, %v", status, len(body), err)
+	}
+	// Once idle, the same cleanup removes nothing finished either.
+	if out, _, err := runCmd(t, "cleanup", "-upload-dir", s.dir, "-expire-after", "1ms"); err != nil || !strings.HasPrefix(out, "Removed 0 expired uploads") {
+		t.Fatalf("cleanup after the PATCH: %q, %v", out, err)
 	}
 }

@@ -61,10 +61,11 @@
 //     home/<user>/<id>, guest/<owner>/<share>/<id> or public/<id>, and the
 //     access check of every request;
 //   - a tusd StoreComposer holding the store (core, termination, deferred
-//     length, content serving) and tusd's file locker with its lock files
-//     flat in <upload-dir>/.tusvault/locks ("/" of the ids mapped to "~",
-//     locks.go), or with S3 tusd's in-memory locker (one instance per
-//     bucket and prefix);
+//     length, content serving) and its locker, which tusd shares
+//     (store/lock): lock files flat in <upload-dir>/.tusvault/locks, or with
+//     S3 an in-memory locker (one instance per bucket and prefix); uploads
+//     the store completes on its own reach the hook handler's post-finish
+//     through service.go's completions;
 //   - tusd's handler built by tusd's hooks.NewHandlerWithHooks over the
 //     policy's hook handler: its pre-create (strict Upload-Metadata,
 //     token, route, limits) always runs first, then the external hook
@@ -73,8 +74,8 @@
 //     golang.org/x/exp/slog logger is adapted to the log/slog handler
 //     everything else logs through (log.go);
 //   - a mux that routes the base path, with and without its trailing slash,
-//     through http.StripPrefix, the policy's middleware and
-//     store.BodyProbe to the handler, and shows a greeting at "/";
+//     through http.StripPrefix and the policy's middleware to the handler,
+//     and shows a greeting at "/";
 //   - an http.Server like tusd's, whose base context is cancelled with
 //     handler.ErrServerShutdown when shutdown starts, so that uploads in
 //     flight save what they received and are answered 503.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync/atomic"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 	tushooks "github.com/tus/tusd/v2/pkg/hooks"
@@ -23,10 +24,22 @@ type service struct {
 	uploadDir string // absolute
 }
 
-// handler is the chain below the base path: the policy, then the body
-// probe, then tusd.
+// handler is the chain below the base path: the policy, then tusd.
 func (s *service) handler() http.Handler {
-	return s.policy.Middleware(store.BodyProbe(s.tus))
+	return s.policy.Middleware(s.tus)
+}
+
+// completions hands the uploads the store completes on its own to the
+// hook handler, which exists only after the store (the policy it belongs
+// to reads the store).
+type completions struct {
+	hooks atomic.Pointer[hooks.Hooks]
+}
+
+func (c *completions) completed(ctx context.Context, info handler.FileInfo) {
+	if h := c.hooks.Load(); h != nil {
+		h.Completed(ctx, info)
+	}
 }
 
 // newService opens the keyring and the encrypted store on the backend the
@@ -34,7 +47,8 @@ func (s *service) handler() http.Handler {
 // handler with the hooks: the policy's pre-create (metadata check,
 // tokens, routing, limits) always, the external hooks when configured.
 func newService(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*service, error) {
-	st, locker, err := openServeStore(ctx, cfg, getenv, out)
+	var done completions
+	st, err := openServeStore(ctx, cfg, getenv, out, done.completed)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +81,6 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 
 	composer := handler.NewStoreComposer()
 	st.UseIn(composer)
-	locker.UseIn(composer)
 
 	out.startup("Using %.2fMB as maximum size.", float64(cfg.MaxSize)/1024/1024)
 
@@ -76,6 +89,7 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		return nil, err
 	}
 	hookHandler, events := policy.HookHandler(external, cfg.hookFlags.events(), st)
+	done.hooks.Store(hookHandler)
 	if external != nil {
 		out.startup("%s", line)
 		out.startup("Enabled hook events: %s", hookNames(cfg.hookFlags.events()))

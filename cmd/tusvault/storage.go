@@ -13,11 +13,11 @@ import (
 	"strings"
 
 	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 
 	"github.com/tusvault/tusvault/store"
 	"github.com/tusvault/tusvault/store/crypt"
 	"github.com/tusvault/tusvault/store/disk"
+	"github.com/tusvault/tusvault/store/lock"
 	"github.com/tusvault/tusvault/store/s3"
 )
 
@@ -196,7 +196,9 @@ func (s *storageFlags) storeConfig(backend store.Backend, kr *crypt.Keyring, log
 
 // openStore opens the store of the offline commands over an existing
 // keyring and existing storage. They write no parts: the disk backend's
-// spool is its own, S3's is the system's temporary directory.
+// spool is its own, S3's is the system's temporary directory. On disk they
+// lock uploads with the server's lock files, so that a cleanup never
+// touches an upload a running server is writing.
 func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string, log *slog.Logger) (*store.Store, *crypt.Keyring, error) {
 	kr, err := loadKeyring(s.keyringPath())
 	if err != nil {
@@ -209,6 +211,9 @@ func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string
 	cfg := s.storeConfig(backend, kr, log)
 	if !s.useS3() {
 		cfg.SpoolDir = defaultSpoolDir(s.UploadDir)
+		if cfg.Locker, err = lock.NewFile(lockDir(s.UploadDir), lock.DefaultHolderPoll, lock.DefaultAcquirerPoll); err != nil {
+			return nil, nil, err
+		}
 	}
 	st, err := store.New(cfg)
 	if err != nil {
@@ -227,18 +232,19 @@ func (s *storageFlags) offlineLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// locker is what tusd's lockers have in common.
-type locker interface {
-	UseIn(*handler.StoreComposer)
+// lockDir is where the lock files of uploads on disk are kept.
+func lockDir(uploadDir string) string {
+	return filepath.Join(uploadDir, ".tusvault", "locks")
 }
 
 // openServeStore opens the keyring, the backend and the store of serve,
-// and picks the upload locker, logging each choice.
-func openServeStore(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*store.Store, locker, error) {
+// and picks the upload locker, logging each choice. onComplete receives
+// the uploads the store completes on its own (store.Config.OnComplete).
+func openServeStore(ctx context.Context, cfg Config, getenv func(string) string, out *output, onComplete func(context.Context, handler.FileInfo)) (*store.Store, error) {
 	sf := cfg.storageFlags
 	dir, err := filepath.Abs(sf.UploadDir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("upload dir: %w", err)
+		return nil, fmt.Errorf("upload dir: %w", err)
 	}
 	sf.UploadDir = dir
 
@@ -249,29 +255,29 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 		// created here: one made beside a throw-away server would take
 		// the bucket's uploads with it.
 		if kr, err = openExistingKeyring(sf.keyringPath(), out.log); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if backend, err = sf.openBackend(ctx, getenv, out.log, true); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	} else {
 		// The upload dir first: the default keyring lives in it.
 		if backend, err = sf.openBackend(ctx, getenv, out.log, true); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if kr, err = openOrCreateKeyring(sf.keyringPath(), out.log); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	var lk locker
+	var lk store.Locker
 	if sf.useS3() {
 		out.startup("Using %s as storage (credentials from the AWS default chain).", sf.where())
 		out.startup("Using the in-memory locker: run one tusvault per bucket and prefix (a Redis locker for several instances comes in a later version).")
-		lk = memorylocker.New()
+		lk = lock.NewMemory()
 	} else {
 		out.startup("Using '%s' as directory storage.", dir)
-		if lk, err = newFlatLocker(lockDir(dir), cfg.FilelockHolderPollInterval, cfg.FilelockAcquirerPollInterval); err != nil {
-			return nil, nil, err
+		if lk, err = lock.NewFile(lockDir(dir), cfg.FilelockHolderPollInterval, cfg.FilelockAcquirerPollInterval); err != nil {
+			return nil, err
 		}
 	}
 	out.startup("Using keyring %s (%d keys, primary %s).", sf.keyringPath(), len(kr.Keys), kr.Primary)
@@ -280,11 +286,13 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 	sc.PartSize = cfg.PartSize
 	sc.SpoolDir = cfg.spoolDir()
 	sc.Limiter = store.NewLimiter(cfg.ConcurrentPartUploads)
+	sc.Locker = lk
+	sc.OnComplete = onComplete
 	st, err := store.New(sc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("store: %w", err)
 	}
 	out.startup("Using %.2fMB parts, %d concurrent part uploads, spooled in '%s'.",
 		float64(cfg.PartSize)/1024/1024, cfg.ConcurrentPartUploads, sc.SpoolDir)
-	return st, lk, nil
+	return st, nil
 }

@@ -15,7 +15,6 @@ import (
 	xslog "golang.org/x/exp/slog"
 
 	"github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 
 	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/internal/s3server"
@@ -69,7 +68,6 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	composer := handler.NewStoreComposer()
 	st.UseIn(composer)
-	memorylocker.New().UseIn(composer)
 	h, err := handler.NewHandler(handler.Config{
 		BasePath: "/files/", StoreComposer: composer, DisableConcatenation: true,
 		Logger: quietLogger(),
@@ -77,7 +75,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(http.StripPrefix("/files/", store.BodyProbe(h)))
+	hs := httptest.NewServer(http.StripPrefix("/files/", h))
 	t.Cleanup(hs.Close)
 	return &rig{URL: hs.URL + "/files/", S3: srv, Backend: b, Store: st, Wire: w, Client: &tusclient.Client{}}
 }

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
+// Completion: once every byte of an upload is committed in parts, the
+// parts are assembled into the data object and the tag goes into .info.
+// tusd asks for it once, through FinishUpload, and reports the upload as
+// finished (HEAD offset == length) whatever the outcome; it never asks
+// again. So the store also completes such an upload itself whenever it
+// meets one (settle): when a later request loads it, in Settle, and in a
+// Cleanup sweep, and reports it through Config.OnComplete.
+
+// Retries of a completion's backend calls. A completion is idempotent, so
+// retrying a transient error (a timeout, a 5xx of the object store) is
+// safe; backoff doubles after each attempt.
+const (
+	completeAttempts = 4
+	completeBackoff  = 250 * time.Millisecond
+	// completeTimeout bounds one completion. It runs on its own, after the
+	// request's cancellation: a proxy that dropped a long completion
+	// must not cut it short.
+	completeTimeout = 5 * time.Minute
+)
+
+// FinishUpload implements handler.Upload: once every byte is committed it
+// assembles the data object and records the tag. tusd emits the
+// post-finish event itself afterwards.
+func (u *upload) FinishUpload(ctx context.Context) error {
+	if _, err := u.complete(ctx); err != nil {
+		return u.s.internal(ctx, "finish", u.info.ID, err)
+	}
+	return nil
+}
+
+// completable reports whether every byte is committed but the upload is
+// not complete yet.
+func (u *upload) completable() bool {
+	i := u.info
+	return i.Enc.Tag == nil && !i.SizeIsDeferred && i.Enc.Committed == i.Size
+}
+
+// settle completes a completable upload that tusd will not finish, logs
+// it and reports it through Config.OnComplete. The caller holds the lock.
+func (u *upload) settle(ctx context.Context) error {
+	done, err := u.complete(ctx)
+	if err != nil || !done {
+		return err
+	}
+	u.s.cfg.Logger.InfoContext(ctx, "upload completed by the store", "id", u.info.ID, "size", u.info.Size)
+	if f := u.s.cfg.OnComplete; f != nil {
+		info, _ := u.GetInfo(ctx)
+		f(context.WithoutCancel(ctx), info)
+	}
+	return nil
+}
+
+// Settle makes sure the upload id is complete, for readers who must not
+// cut its writer short: nil for a complete upload, after completing one
+// whose bytes are all committed (see GetUpload) if nobody holds its lock;
+// a 423 handler.Error while a request holds it, interrupting nothing; and
+// errNotFinished (400) while bytes are missing.
+func (s *Store) Settle(ctx context.Context, id string) error {
+	if !validID(id) {
+		return handler.ErrNotFound
+	}
+	if err := s.settle(ctx, id); err != nil {
+		return s.internal(ctx, "settle", id, err)
+	}
+	return nil
+}
+
+func (s *Store) settle(ctx context.Context, id string) error {
+	u, err := s.load(ctx, id)
+	if errors.Is(err, ErrObjectNotFound) {
+		return handler.ErrNotFound
+	}
+	if err != nil || u.info.Enc.Tag != nil {
+		return err
+	}
+	release, ok, err := s.cfg.Locker.TryLock(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errBusy
+	}
+	defer release()
+	if u, err = s.load(ctx, id); errors.Is(err, ErrObjectNotFound) {
+		return handler.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	if u.info.Enc.Tag == nil && !u.completable() {
+		return errNotFinished
+	}
+	return u.settle(ctx)
+}
+
+// complete assembles the data object of a fully committed upload and
+// stores its tag, retrying transient failures. It is idempotent: done is
+// false when the upload was complete already.
+func (u *upload) complete(ctx context.Context) (done bool, err error) {
+	if u.info.Enc.Tag != nil {
+		return false, nil
+	}
+	if !u.completable() {
+		return false, errNotFinished
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	wait := completeBackoff
+	for attempt := 1; ; attempt++ {
+		err = u.completeOnce(ctx)
+		if err == nil || attempt == completeAttempts || ctx.Err() != nil {
+			break
+		}
+		u.s.cfg.Logger.WarnContext(ctx, "completing the upload failed; retrying", "id", u.info.ID, "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := u.s.cfg.Backend.Delete(ctx, u.key+tailSuffix); err != nil {
+		u.s.cfg.Logger.WarnContext(ctx, "could not delete tail object", "id", u.info.ID, "error", err)
+	}
+	return true, nil
+}
+
+// completeOnce is one attempt of complete.
+func (u *upload) completeOnce(ctx context.Context) error {
+	info := u.info
+	b := u.s.cfg.Backend
+	if info.Size == 0 {
+		if err := b.Put(ctx, u.key, bytes.NewReader(nil), 0); err != nil {
+			return err
+		}
+		if info.MultipartID != "" {
+			if err := b.AbortMultipart(ctx, u.key, info.MultipartID); err != nil {
+				return err
+			}
+		}
+	} else if err := u.completeMultipart(ctx); err != nil {
+		return err
+	}
+	state, err := u.macState()
+	if err != nil {
+		return err
+	}
+	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
+	if err != nil {
+		return err
+	}
+	segs := crypt.SegmentsBefore(info.Enc.Segments, info.Size)
+	tag := mac.Tag(crypt.Trailer(info.ID, info.Enc.PartSize, segs, info.Size))
+	return u.update(ctx, state, func(next *infoFile) {
+		next.Enc.Segments, next.Enc.Tag, next.MultipartID = segs, tag, ""
+	})
+}
+
+// completeMultipart checks the confirmed parts against the committed size
+// and assembles them. A multipart upload that is already gone is accepted
+// when the data object has the right size (a completion cut short after
+// the backend assembled it).
+func (u *upload) completeMultipart(ctx context.Context) error {
+	info := u.info
+	b := u.s.cfg.Backend
+	if info.MultipartID == "" {
+		return u.assembled(ctx, errors.New("no multipart upload"))
+	}
+	parts, err := b.ListParts(ctx, u.key, info.MultipartID)
+	if errors.Is(err, ErrObjectNotFound) {
+		return u.assembled(ctx, err)
+	}
+	if err != nil {
+		return err
+	}
+	want := partCount(info.Size, info.Enc.PartSize)
+	if int64(len(parts)) < want {
+		return fmt.Errorf("have %d parts, want %d", len(parts), want)
+	}
+	parts = parts[:want]
+	for i, p := range parts {
+		if p.Number != int32(i+1) || p.Size != partLen(int64(i+1), info.Size, info.Enc.PartSize) {
+			return fmt.Errorf("part %d has number %d and size %d", i+1, p.Number, p.Size)
+		}
+	}
+	err = b.CompleteMultipart(ctx, u.key, info.MultipartID, parts)
+	if errors.Is(err, ErrObjectNotFound) {
+		// Assembled by an earlier attempt whose answer was lost.
+		return u.assembled(ctx, err)
+	}
+	return err
+}
+
+// assembled accepts a data object of the upload's size in place of a
+// multipart upload that is gone, and returns cause otherwise.
+func (u *upload) assembled(ctx context.Context, cause error) error {
+	if oi, err := u.s.cfg.Backend.Head(ctx, u.key); err == nil && oi.Size == u.info.Size {
+		return nil
+	}
+	return cause
+}
+
+// partCount is the number of parts of an upload of size bytes.
+func partCount(size, partSize int64) int64 { return (size + partSize - 1) / partSize }
+
+// partLen is the length of part number num (1-based) of an upload.
+func partLen(num, size, partSize int64) int64 {
+	return min(partSize, size-(num-1)*partSize)
+}

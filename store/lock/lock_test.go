@@ -1,0 +1,171 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+type locker interface {
+	handler.Locker
+	TryLock(id string) (func(), bool, error)
+}
+
+func lockers(t *testing.T) map[string]locker {
+	f, err := NewFile(filepath.Join(t.TempDir(), "locks"), 20*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]locker{"memory": NewMemory(), "file": f}
+}
+
+func mustLock(t *testing.T, l locker, id string, onRelease func()) handler.Lock {
+	t.Helper()
+	lk, err := l.NewLock(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := lk.Lock(ctx, onRelease); err != nil {
+		t.Fatal(err)
+	}
+	return lk
+}
+
+// TryLock never takes a held lock and never asks its holder to let go.
+func TestTryLockIsPolite(t *testing.T) {
+	for name, l := range lockers(t) {
+		t.Run(name, func(t *testing.T) {
+			var asked atomic.Int32
+			held := mustLock(t, l, "home/alice/1", func() { asked.Add(1) })
+			if _, ok, err := l.TryLock("home/alice/1"); ok || err != nil {
+				t.Fatalf("TryLock of a held lock: ok %v, err %v", ok, err)
+			}
+			time.Sleep(100 * time.Millisecond) // longer than the file locker's holder poll
+			if n := asked.Load(); n != 0 {
+				t.Fatalf("holder asked to release %d times by TryLock", n)
+			}
+			if err := held.Unlock(); err != nil {
+				t.Fatal(err)
+			}
+			release, ok, err := l.TryLock("home/alice/1")
+			if !ok || err != nil {
+				t.Fatalf("TryLock of a free lock: ok %v, err %v", ok, err)
+			}
+			if _, ok, _ := l.TryLock("home/alice/1"); ok {
+				t.Fatal("TryLock twice succeeded")
+			}
+			if _, ok, _ := l.TryLock("home/alice/2"); !ok {
+				t.Fatal("TryLock of another id failed")
+			}
+			release()
+			mustLock(t, l, "home/alice/1", func() {}).Unlock()
+		})
+	}
+}
+
+// Lock asks the holder to release and gets the lock once it did; a lock
+// taken by TryLock is waited for.
+func TestLockRequestsRelease(t *testing.T) {
+	for name, l := range lockers(t) {
+		t.Run(name, func(t *testing.T) {
+			asked := make(chan struct{}, 1)
+			first := mustLock(t, l, "a", func() {
+				select {
+				case asked <- struct{}{}:
+				default:
+				}
+			})
+			go func() {
+				<-asked
+				first.Unlock()
+			}()
+			second := mustLock(t, l, "a", func() {})
+			second.Unlock()
+
+			release, ok, _ := l.TryLock("a")
+			if !ok {
+				t.Fatal("TryLock failed")
+			}
+			lk, _ := l.NewLock("a")
+			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+			defer cancel()
+			if err := lk.Lock(ctx, func() {}); !errors.Is(err, handler.ErrLockTimeout) {
+				t.Fatalf("Lock while TryLock holds: %v, want ErrLockTimeout", err)
+			}
+			go func() {
+				time.Sleep(50 * time.Millisecond)
+				release()
+			}()
+			third := mustLock(t, l, "a", func() {})
+			third.Unlock()
+		})
+	}
+}
+
+// A release request left by a waiter while TryLock held the lock does not
+// stop the next holder.
+func TestFileTryLockClearsStop(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locks")
+	l, err := NewFile(dir, 20*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok, _ := l.TryLock("x/y")
+	if !ok {
+		t.Fatal("TryLock failed")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x~y.stop"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	var asked atomic.Int32
+	lk := mustLock(t, l, "x/y", func() { asked.Add(1) })
+	time.Sleep(100 * time.Millisecond)
+	lk.Unlock()
+	if asked.Load() != 0 {
+		t.Fatal("the next holder was asked to release by a stale .stop file")
+	}
+}
+
+func TestName(t *testing.T) {
+	for id, want := range map[string]string{
+		"public/0123abcd":    "public~0123abcd",
+		"home/alice/ff00":    "home~alice~ff00",
+		"guest/x-abc/s_1/00": "guest~x-abc~s_1~00",
+		"plain":              "plain",
+	} {
+		if got := Name(id); got != want {
+			t.Errorf("Name(%q) = %q, want %q", id, got, want)
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range []string{"", "../x", "a.b", strings.Repeat("a", 201), "~a", "/a"} {
+		got := Name(id)
+		if !strings.HasPrefix(got, "~") || len(got) != 65 || seen[got] {
+			t.Errorf("Name(%q) = %q, want ~<sha256>, unique", id, got)
+		}
+		seen[got] = true
+	}
+
+	dir := filepath.Join(t.TempDir(), "locks")
+	l, err := NewFile(dir, time.Second, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := mustLock(t, l, "home/alice/0123", func() {})
+	if _, err := os.Stat(filepath.Join(dir, "home~alice~0123.lock")); err != nil {
+		t.Errorf("lock file: %v", err)
+	}
+	if err := lk.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+}
