@@ -79,7 +79,11 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		g, err := p.authorize(r, rt, method)
-		if err == nil {
+		if err != nil {
+			if reason := accessReason(err.ErrorCode); reason != "" {
+				p.refuseFor(reason)
+			}
+		} else {
 			err = p.check(r.Context(), id, g, method)
 		}
 		if err != nil {

@@ -93,3 +93,18 @@ func TestSmallestLimit(t *testing.T) {
 		}
 	}
 }
+
+// Every reason refusalReason gives has a label of its own.
+func TestRefusalReasonsLabelled(t *testing.T) {
+	for _, reason := range []string{"no token", "wrong algorithm", "malformed", "bad signature", "expired",
+		"not yet valid", "issued in the future", "wrong audience", "wrong issuer", "missing iss or aud",
+		"no account", "bad claim", "invalid"} {
+		label := strings.ReplaceAll(reason, " ", "_")
+		if RefusalReasons[refusalIndex(label)] != label {
+			t.Errorf("reason %q has no label of its own", reason)
+		}
+	}
+	if RefusalReasons[refusalIndex("something else")] != "invalid" {
+		t.Error("an unknown reason is not counted as invalid")
+	}
+}

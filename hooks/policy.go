@@ -101,6 +101,9 @@ type Policy struct {
 	mu        sync.Mutex
 	counts    map[string]*dirCount
 	lastSweep time.Time
+
+	// refused counts refused requests by reason (Refusals).
+	refused refusals
 }
 
 // New returns a policy for cfg, checking it and filling in its defaults.
@@ -177,6 +180,7 @@ func (p *Policy) asClientError(ctx context.Context, op string, err error) handle
 func (p *Policy) claims(ctx context.Context, authorization string) (Claims, error) {
 	raw, err := BearerToken(authorization)
 	if err != nil {
+		p.refuseFor("no token")
 		if strings.Trim(authorization, " \t") != "" {
 			// BearerToken's errors are fixed strings.
 			p.log.WarnContext(ctx, "token refused", "reason", "no bearer token", "error", err)
@@ -186,13 +190,16 @@ func (p *Policy) claims(ctx context.Context, authorization string) (Claims, erro
 	c, err := p.cfg.Auth.Verify(raw)
 	if err != nil {
 		// Verify's error names what is wrong, never the token.
-		p.log.WarnContext(ctx, "token refused", "reason", refusalReason(err), "error", err)
+		reason := refusalReason(err)
+		p.refuseFor(reason)
+		p.log.WarnContext(ctx, "token refused", "reason", reason, "error", err)
 		return Claims{}, errBadToken
 	}
 	switch {
 	case c.Kind == KindHome && c.Subject != "":
 	case c.Kind == KindGuest && c.Owner != "" && c.Share != "":
 	default:
+		p.refuseFor("no account")
 		p.log.WarnContext(ctx, "token refused", "reason", "no account", "kind", c.Kind)
 		return Claims{}, errBadToken
 	}
@@ -202,6 +209,7 @@ func (p *Policy) claims(ctx context.Context, authorization string) (Claims, erro
 // logExpired logs a token refused because it expired (within the resume
 // grace, which only lets it resume its uploads).
 func (p *Policy) logExpired(ctx context.Context, method string) {
+	p.refuseFor("expired")
 	p.log.WarnContext(ctx, "token refused", "reason", "expired", "method", method)
 }
 

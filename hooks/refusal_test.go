@@ -72,6 +72,11 @@ func TestRefusedTokenLogged(t *testing.T) {
 		{"no account", bearer(handToken("HS256", e.Secret, claims(func(c map[string]any) { delete(c, "sub") }))), "no account", false},
 		{"bad claim", bearer(handToken("HS256", e.Secret, claims(func(c map[string]any) { c["max_size"] = -1 }))), "bad claim", false},
 	} {
+		label := strings.ReplaceAll(strings.TrimPrefix(tc.reason, "no bearer "), " ", "_")
+		if label == "token" {
+			label = "no_token"
+		}
+		before := e.Policy.Refusals()[label]
 		var r response
 		if tc.onUpload {
 			r = do(t, http.MethodHead, u, tc.auth, nil, nil)
@@ -80,6 +85,9 @@ func TestRefusedTokenLogged(t *testing.T) {
 		}
 		if r.Status != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", tc.name, r.Status)
+		}
+		if n := e.Policy.Refusals()[label] - before; n != 1 {
+			t.Errorf("%s: %d refusals counted as %q, want 1", tc.name, n, label)
 		}
 		got := logs.take()
 		reason := tc.reason
@@ -96,6 +104,22 @@ func TestRefusedTokenLogged(t *testing.T) {
 			}
 		}
 	}
+
+	// A valid token on an upload that is not its own is refused as
+	// not found; a guest's GET as forbidden.
+	before := e.Policy.Refusals()
+	if r := do(t, http.MethodHead, u, bearer(e.home(t, "bob")), nil, nil); r.Status != http.StatusNotFound {
+		t.Errorf("stranger HEAD: %d", r.Status)
+	}
+	gu := e.create(t, e.guest(t, "alice", "x"), 10, nil)
+	if r := do(t, http.MethodGet, gu, bearer(e.guest(t, "alice", "x")), nil, nil); r.Status != http.StatusForbidden {
+		t.Errorf("guest GET: %d", r.Status)
+	}
+	after := e.Policy.Refusals()
+	if after["not_found"] != before["not_found"]+1 || after["forbidden"] != before["forbidden"]+1 {
+		t.Errorf("refusals before %v, after %v", before, after)
+	}
+	logs.take()
 
 	// Accepted tokens and requests without one log nothing at Info.
 	e.create(t, alice, 10, nil)

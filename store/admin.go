@@ -23,7 +23,8 @@ func (s *Store) Rewrap(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	for _, key := range keys {
+	for i, key := range keys {
+		s.progress(i, len(keys))
 		u, err := s.load(ctx, key)
 		if err != nil {
 			return n, fmt.Errorf("upload %s: %w", key, err)
@@ -37,7 +38,15 @@ func (s *Store) Rewrap(ctx context.Context) (int, error) {
 		s.cfg.Logger.InfoContext(ctx, "re-wrapped upload key", "id", u.info.ID, "kid", primary)
 		n++
 	}
+	s.progress(len(keys), len(keys))
 	return n, nil
+}
+
+// progress reports done of total to Config.Progress, if set.
+func (s *Store) progress(done, total int) {
+	if f := s.cfg.Progress; f != nil {
+		f(done, total)
+	}
 }
 
 // rewrap wraps the upload's DEK under kek and rewrites .info.

@@ -71,7 +71,8 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	for _, key := range keys {
+	for i, key := range keys {
+		s.progress(i, len(keys))
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
@@ -82,6 +83,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		if err != nil {
 			unread[key] = true
 			rep.Skipped = append(rep.Skipped, key)
+			s.stats.SweepSkipped.Add(1)
 			s.cfg.Logger.WarnContext(ctx, "sweep: skipped an upload whose .info could not be read; its data is kept", "id", key, "error", err)
 			continue
 		}
@@ -94,10 +96,13 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
 		case outcome == swept:
 			rep.Uploads = append(rep.Uploads, key)
+			s.stats.SweepRemoved.Add(1)
 		case outcome == completed:
 			rep.Completed = append(rep.Completed, key)
+			s.stats.SweepCompleted.Add(1)
 		}
 	}
+	s.progress(len(keys), len(keys))
 	for _, key := range tails {
 		if _, ok := infos[key]; ok {
 			continue

@@ -56,7 +56,7 @@ func (u *upload) settle(ctx context.Context) error {
 	if err != nil || !done {
 		return err
 	}
-	u.s.cfg.Logger.InfoContext(ctx, "upload completed by the store", "id", u.info.ID, "size", u.info.Size)
+	u.s.cfg.Logger.InfoContext(ctx, "upload completed by the store", "id", u.info.ID, "route", u.info.Storage["Route"], "size", u.info.Size)
 	if f := u.s.cfg.OnComplete; f != nil {
 		info, _ := u.GetInfo(ctx)
 		f(context.WithoutCancel(ctx), info)
@@ -116,6 +116,7 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
 	wait := completeBackoff
@@ -134,6 +135,9 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	u.s.stats.Finished[routeIndex(u.info.Storage["Route"])].Add(1)
+	u.s.cfg.Logger.InfoContext(ctx, "upload assembled", "id", u.info.ID, "route", u.info.Storage["Route"],
+		"size", u.info.Size, "duration", time.Since(start).Round(time.Millisecond))
 	if err := u.s.cfg.Backend.Delete(ctx, u.key+tailSuffix); err != nil {
 		u.s.cfg.Logger.WarnContext(ctx, "could not delete tail object", "id", u.info.ID, "error", err)
 	}

@@ -71,6 +71,10 @@ type Config struct {
 	// Uploads finished by tusd's FinishUpload are not reported here: tusd
 	// emits their post-finish event itself. Default nil.
 	OnComplete func(ctx context.Context, info handler.FileInfo)
+	// Progress, when set, is told how far the long maintenance runs are:
+	// done of total uploads of Rewrap or Cleanup, after each one. The
+	// offline commands show it. Default nil.
+	Progress func(done, total int)
 	// Logger receives operational logs. Default: discard.
 	Logger *slog.Logger
 	// StorageType is recorded as Storage["Type"] of every upload ("disk",

@@ -42,6 +42,6 @@ func (s *Store) Decrypt(ctx context.Context, id string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(w, c.NewReader(io.NewSectionReader(f, 0, u.info.Size), 0))
+	_, err = io.Copy(w, s.counting(c.NewReader(io.NewSectionReader(f, 0, u.info.Size), 0)))
 	return err
 }

@@ -90,6 +90,9 @@ func TestWholeDownloadsAreVerified(t *testing.T) {
 			t.Errorf("GET %v of the tampered object delivered all %d bytes", hdr, len(got))
 		}
 	}
+	if n, want := ts.Store.Stats().TagFailures.Load(), int64(len(wholeForms(len(data)))); n != want {
+		t.Errorf("%d tag failures counted, want %d", n, want)
+	}
 	status, got, _, err := getRaw(t, u, map[string]string{"Range": "bytes=100-199"})
 	if err != nil || status != http.StatusPartialContent || !bytes.Equal(got, data[100:200]) {
 		t.Fatalf("ranged GET of part of the tampered object: %d, %v", status, err)

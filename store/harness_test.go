@@ -198,6 +198,13 @@ func (f *faultBackend) Put(ctx context.Context, key string, body io.ReadSeeker, 
 	return f.Backend.Put(ctx, key, body, size)
 }
 
+func (f *faultBackend) Head(ctx context.Context, key string) (store.ObjectInfo, error) {
+	if err := f.check("Head", key); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	return f.Backend.Head(ctx, key)
+}
+
 func (f *faultBackend) Delete(ctx context.Context, key string) error {
 	if err := f.check("Delete", key); err != nil {
 		return err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -15,6 +16,8 @@ type Limiter struct {
 	slots   int64
 	inUse   atomic.Int64
 	waiting atomic.Int64
+	// wait times each Acquire that got a slot.
+	wait *Histogram
 }
 
 // NewLimiter returns a limiter with the given number of slots (at least 1).
@@ -22,11 +25,12 @@ func NewLimiter(slots int) *Limiter {
 	if slots < 1 {
 		slots = 1
 	}
-	return &Limiter{sem: semaphore.NewWeighted(int64(slots)), slots: int64(slots)}
+	return &Limiter{sem: semaphore.NewWeighted(int64(slots)), slots: int64(slots), wait: NewHistogram(waitBuckets)}
 }
 
 // Acquire waits for a slot or for ctx to end.
 func (l *Limiter) Acquire(ctx context.Context) error {
+	start := time.Now()
 	l.waiting.Add(1)
 	err := l.sem.Acquire(ctx, 1)
 	l.waiting.Add(-1)
@@ -34,6 +38,7 @@ func (l *Limiter) Acquire(ctx context.Context) error {
 		return err
 	}
 	l.inUse.Add(1)
+	l.wait.ObserveSince(start)
 	return nil
 }
 
@@ -51,3 +56,6 @@ func (l *Limiter) InUse() int { return int(l.inUse.Load()) }
 
 // Waiting is the number of parts waiting for a slot now.
 func (l *Limiter) Waiting() int { return int(l.waiting.Load()) }
+
+// WaitSeconds is the histogram of the time parts waited for a slot.
+func (l *Limiter) WaitSeconds() *Histogram { return l.wait }

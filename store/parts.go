@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"time"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -130,6 +131,7 @@ func (w *partWriter) write(p []byte) error {
 		if _, err := w.file.Write(p[:k]); err != nil {
 			return spoolErr(err)
 		}
+		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
 		w.fill += k
 		p = p[k:]
@@ -202,9 +204,21 @@ func (w *partWriter) uploadPart(job *partJob) error {
 		return err
 	}
 	defer lim.Release()
+	start := time.Now()
 	body := io.NewSectionReader(job.file, 0, job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
+	if err == nil {
+		st := w.u.s.stats
+		st.PartSeconds.ObserveSince(start)
+		st.PartBytes.Add(job.size)
+	}
 	return err
+}
+
+// dropSpool closes a spool file of size bytes, which unlinked frees it.
+func (w *partWriter) dropSpool(f *os.File, size int64) {
+	f.Close()
+	w.u.s.stats.SpoolBytes.Add(-size)
 }
 
 // waitOldest blocks until the oldest part in flight is committed (or
@@ -213,7 +227,7 @@ func (w *partWriter) waitOldest() error {
 	job := w.inflight[0]
 	w.inflight = w.inflight[1:]
 	<-job.done
-	job.file.Close()
+	w.dropSpool(job.file, job.size)
 	return job.err
 }
 
@@ -255,11 +269,11 @@ func (w *partWriter) finish(final bool) error {
 func (w *partWriter) close() {
 	for _, job := range w.inflight {
 		<-job.done
-		job.file.Close()
+		w.dropSpool(job.file, job.size)
 	}
 	w.inflight = nil
 	if w.file != nil {
-		w.file.Close()
+		w.dropSpool(w.file, w.fill)
 		w.file = nil
 	}
 }

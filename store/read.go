@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -40,6 +42,7 @@ func (u *upload) finished(ctx context.Context) error {
 // never sees a clean end of body. A range of part of the object is
 // decrypted without authentication (format v1 has no chunk tags).
 func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
 	if err := u.finished(ctx); err != nil {
 		return u.s.internal(ctx, "serve", u.info.ID, err)
 	}
@@ -69,9 +72,11 @@ func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *htt
 	defer body.Close()
 	w.WriteHeader(rg.status)
 	if err := copyHoldingLast(w, body); err != nil {
-		u.s.cfg.Logger.ErrorContext(ctx, "download aborted", "id", u.info.ID, "error", err)
+		u.s.cfg.Logger.ErrorContext(ctx, "download aborted", "id", u.info.ID, "route", u.info.Storage["Route"], "error", err)
 		panic(http.ErrAbortHandler)
 	}
+	u.s.cfg.Logger.InfoContext(ctx, "download served", "id", u.info.ID, "route", u.info.Storage["Route"],
+		"bytes", rg.end-rg.start, "verified", rg.whole(size), "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -84,7 +89,8 @@ func (u *upload) verifiedReader(ctx context.Context) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &readCloser{Reader: c.NewReader(u.tagVerifier(ctx, rc), 0), Closer: rc}, nil
+	plain := c.NewReader(u.tagVerifier(ctx, rc), 0)
+	return &readCloser{Reader: u.s.counting(plain), Closer: rc}, nil
 }
 
 // rangeReader decrypts the plaintext bytes [start, end), unauthenticated.
@@ -94,7 +100,23 @@ func (u *upload) rangeReader(ctx context.Context, start, end int64) (io.ReadClos
 		return nil, err
 	}
 	body := &exactReader{r: c.NewReader(rc, start), left: end - start}
-	return &readCloser{Reader: body, Closer: rc}, nil
+	return &readCloser{Reader: u.s.counting(body), Closer: rc}, nil
+}
+
+// counting counts the plaintext read from r in Stats.DecryptedBytes.
+func (s *Store) counting(r io.Reader) io.Reader {
+	return &countingReader{r: r, n: &s.stats.DecryptedBytes}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // openObject returns the data object's ciphertext from off (length < 0:
@@ -164,6 +186,7 @@ func (v *tagVerifier) Read(p []byte) (int, error) {
 		e := &v.u.info.Enc
 		want := crypt.Trailer(v.u.info.ID, e.PartSize, e.Segments, v.u.info.Size)
 		if v.n != v.u.info.Size || !crypt.TagEqual(v.mac.Tag(want), e.Tag) {
+			v.u.s.stats.TagFailures.Add(1)
 			return n, ErrTagMismatch
 		}
 	}

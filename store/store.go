@@ -16,7 +16,8 @@ import (
 // Store is the encrypted tusd data store: every byte it hands to the
 // Backend is format v1 ciphertext.
 type Store struct {
-	cfg Config
+	cfg   Config
+	stats *Stats
 }
 
 var (
@@ -31,8 +32,16 @@ func New(cfg Config) (*Store, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg}, nil
+	stats := newStats()
+	cfg.Backend = &metered{b: cfg.Backend, stats: stats}
+	return &Store{cfg: cfg, stats: stats}, nil
 }
+
+// Stats returns the store's live counters.
+func (s *Store) Stats() *Stats { return s.stats }
+
+// Limiter returns the limiter bounding the store's part uploads.
+func (s *Store) Limiter() *Limiter { return s.cfg.Limiter }
 
 // UseIn registers the store in composer as core, terminater, length
 // deferrer and content server, and its Locker as the composer's locker, so
@@ -258,4 +267,21 @@ func (s *Store) AsLengthDeclarableUpload(u handler.Upload) handler.LengthDeclara
 // AsServableUpload implements handler.ContentServerDataStore.
 func (s *Store) AsServableUpload(u handler.Upload) handler.ServableUpload {
 	return u.(*upload)
+}
+
+// readyProbeKey is a key the store never writes: Ready asks the backend
+// for it, and "not found" proves the backend answers.
+const readyProbeKey = "tusvault-ready-probe"
+
+// Ready reports whether the store can serve: the keyring's primary key is
+// loaded and the backend answers (a Head of readyProbeKey is not found,
+// or found, rather than failing).
+func (s *Store) Ready(ctx context.Context) error {
+	if _, err := s.cfg.Keyring.KEK(s.cfg.Keyring.Primary); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	if _, err := s.cfg.Backend.Head(ctx, readyProbeKey); err != nil && !errors.Is(err, ErrObjectNotFound) {
+		return fmt.Errorf("object store: %w", err)
+	}
+	return nil
 }

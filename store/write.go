@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -29,11 +30,17 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); retur
 // cut at the upload's length (and answers 413 itself when the client sent
 // more), so what fits is kept, as tus 1.0 asks.
 func (u *upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	start := time.Now()
+	active := &u.s.stats.Active[routeIndex(u.info.Storage["Route"])]
+	active.Add(1)
 	n, err := u.writeChunk(ctx, offset, src)
+	active.Add(-1)
 	if err != nil {
-		return n, u.s.internal(ctx, "write", u.info.ID, err)
+		err = u.s.internal(ctx, "write", u.info.ID, err)
 	}
-	return n, nil
+	u.s.cfg.Logger.InfoContext(ctx, "patch stored", "id", u.info.ID, "route", u.info.Storage["Route"],
+		"offset", offset, "bytes", n, "duration", time.Since(start).Round(time.Millisecond), "ok", err == nil)
+	return n, err
 }
 
 func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
@@ -109,6 +116,7 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 		k, rerr := src.Read(buf)
 		if k > 0 {
 			stream.XORKeyStream(buf[:k], buf[:k])
+			w.u.s.stats.EncryptedBytes.Add(int64(k))
 			if err := w.write(buf[:k]); err != nil {
 				return n, err
 			}

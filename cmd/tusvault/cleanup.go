@@ -105,7 +105,7 @@ func runCleanup(ctx context.Context, args []string, getenv func(string) string, 
 	if expireAfter <= 0 {
 		return usageError{fmt.Errorf("cleanup: invalid -expire-after %s: must be positive", expireAfter)}
 	}
-	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr))
+	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr), countProgress(stderr, "sweeping uploads"))
 	if err != nil {
 		return fmt.Errorf("cleanup: %w", err)
 	}

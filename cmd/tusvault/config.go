@@ -83,12 +83,20 @@ type Config struct {
 	// (exthooks.go).
 	hookFlags
 
-	// Monitoring and logging options.
-	ShowGreeting    bool   // -show-greeting, default true
-	ShowVersion     bool   // -version, default false
-	Verbose         bool   // -verbose, default true
-	ShowStartupLogs bool   // -show-startup-logs, default true
-	LogFormat       string // -log-format, default "text" (or "json")
+	// Monitoring and logging options (package web serves the routes).
+	ShowGreeting          bool   // -show-greeting, default true
+	ShowVersion           bool   // -version, default false
+	Verbose               bool   // -verbose, default true
+	ShowStartupLogs       bool   // -show-startup-logs, default true
+	LogFormat             string // -log-format, default "text" (or "json")
+	ExposeMetrics         bool   // -expose-metrics, default true
+	MetricsPath           string // -metrics-path, default "/metrics"
+	ExposePprof           bool   // -expose-pprof, default false
+	PprofPath             string // -pprof-path, default "/debug/pprof/"
+	PprofBlockProfileRate int    // -pprof-block-profile-rate, default 0
+	PprofMutexProfileRate int    // -pprof-mutex-profile-rate, default 0
+	StatusTokenFile       string // -status-token-file, default "" (ram-status, metrics and pprof open)
+	RAMLimitMB            int64  // -ram-limit-mb, default 0 (detected: cgroup, then physical memory)
 
 	// Timeout options.
 	NetworkTimeout           time.Duration // -network-timeout, default 60s
@@ -118,6 +126,9 @@ func defaultConfig() Config {
 		Verbose:                      true,
 		ShowStartupLogs:              true,
 		LogFormat:                    "text",
+		ExposeMetrics:                true,
+		MetricsPath:                  "/metrics",
+		PprofPath:                    "/debug/pprof/",
 		NetworkTimeout:               60 * time.Second,
 		ShutdownTimeout:              10 * time.Second,
 		AcquireLockTimeout:           20 * time.Second,
@@ -202,6 +213,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("invalid -log-format %q: must be text or json", c.LogFormat)
+	}
+	if err := c.validateMonitoring(); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		name string

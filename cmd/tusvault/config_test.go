@@ -39,6 +39,12 @@ var tusdDefaults = map[string]string{
 	"verbose":                         "true",
 	"show-startup-logs":               "true",
 	"log-format":                      "text",
+	"expose-metrics":                  "true",
+	"metrics-path":                    "/metrics",
+	"expose-pprof":                    "false",
+	"pprof-path":                      "/debug/pprof/",
+	"pprof-block-profile-rate":        "0",
+	"pprof-mutex-profile-rate":        "0",
 	"network-timeout":                 "1m0s",
 	"shutdown-timeout":                "10s",
 	"acquire-lock-timeout":            "20s",
@@ -94,6 +100,8 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 		"home-prefix":             "home",
 		"guest-prefix":            "guest",
 		"public-prefix":           "public",
+		"status-token-file":       "",
+		"ram-limit-mb":            "0",
 	} {
 		if f := fs.Lookup(name); f == nil || f.DefValue != want {
 			t.Errorf("-%s: got %v, want default %q", name, f, want)
@@ -113,6 +121,7 @@ func TestParseConfigNoFlags(t *testing.T) {
 		FilelockAcquirerPollInterval: 2 * time.Second, PartSize: 10 << 20,
 		ConcurrentPartUploads: 4, ShowGreeting: true, Verbose: true,
 		ShowStartupLogs: true, LogFormat: "text", NetworkTimeout: time.Minute,
+		ExposeMetrics: true, MetricsPath: "/metrics", PprofPath: "/debug/pprof/",
 		ShutdownTimeout: 10 * time.Second, AcquireLockTimeout: 20 * time.Second,
 		RequestCompletionTimeout: 10 * time.Second,
 		authFlags:                authFlags{Auth: "jwt", AuthResumeGrace: 24 * time.Hour, HomePrefix: "home", GuestPrefix: "guest", PublicPrefix: "public"},

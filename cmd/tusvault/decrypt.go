@@ -41,7 +41,7 @@ func runDecrypt(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	id := pos[0]
 
-	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr))
+	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr), nil)
 	if err != nil {
 		return fmt.Errorf("decrypt: %w", err)
 	}
@@ -49,12 +49,32 @@ func runDecrypt(ctx context.Context, args []string, getenv func(string) string, 
 	if out == "" || out == "-" {
 		err = writeBuffered(stdout, write)
 	} else {
-		err = writeFileAtomic(out, write)
+		err = writeFileAtomic(out, withProgress(ctx, st, id, stderr, write))
 	}
 	if err != nil {
 		return decryptError(id, err)
 	}
 	return nil
+}
+
+// withProgress makes write also drive a progress bar of the upload's
+// bytes on stderr, when stderr is a terminal.
+func withProgress(ctx context.Context, st *store.Store, id string, stderr io.Writer, write func(io.Writer) error) func(io.Writer) error {
+	if !isTerminal(stderr) {
+		return write
+	}
+	fi, err := st.Peek(ctx, id)
+	if err != nil {
+		return write // Decrypt says what is wrong
+	}
+	return func(w io.Writer) error {
+		bar := newBar(stderr, fi.Size, "decrypting", true)
+		err := write(io.MultiWriter(w, bar))
+		if err == nil {
+			bar.Finish()
+		}
+		return err
+	}
 }
 
 // decryptError words a failed decryption for the operator, keeping the

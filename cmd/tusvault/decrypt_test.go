@@ -40,7 +40,7 @@ func finishedUpload(t *testing.T, id string, data []byte) string {
 func storeUpload(t *testing.T, sf storageFlags, id string, data []byte, size int64) {
 	t.Helper()
 	ctx := context.Background()
-	st, _, err := sf.openStore(ctx, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, _, err := sf.openStore(ctx, noEnv, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

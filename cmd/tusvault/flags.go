@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"io"
+
+	"github.com/tusvault/tusvault/web"
 )
 
 // flagGroup is a titled list of flags, for the usage text.
@@ -85,6 +87,14 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "Enable verbose logging output")
 		fs.BoolVar(&c.ShowStartupLogs, "show-startup-logs", c.ShowStartupLogs, "Print details about tusvault's configuration during startup")
 		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "Logging format (text or json)")
+		fs.BoolVar(&c.ExposeMetrics, "expose-metrics", c.ExposeMetrics, "Expose metrics about tusvault usage (Prometheus: tusd's tusd_* and tusvault's tusvault_*)")
+		fs.StringVar(&c.MetricsPath, "metrics-path", c.MetricsPath, "Path under which the metrics endpoint will be accessible")
+		fs.BoolVar(&c.ExposePprof, "expose-pprof", c.ExposePprof, "Expose the pprof interface over HTTP for profiling tusvault")
+		fs.StringVar(&c.PprofPath, "pprof-path", c.PprofPath, "Path under which the pprof endpoint will be accessible")
+		fs.IntVar(&c.PprofBlockProfileRate, "pprof-block-profile-rate", c.PprofBlockProfileRate, "Fraction of goroutine blocking events that are reported in the blocking profile")
+		fs.IntVar(&c.PprofMutexProfileRate, "pprof-mutex-profile-rate", c.PprofMutexProfileRate, "Fraction of mutex contention events that are reported in the mutex profile")
+		fs.StringVar(&c.StatusTokenFile, "status-token-file", c.StatusTokenFile, "File holding a bearer token that "+web.RAMStatusPath+", the metrics and pprof then require (its text, surrounding whitespace trimmed, at least 16 characters). Default: they are open; /healthz and /readyz always are")
+		fs.Int64Var(&c.RAMLimitMB, "ram-limit-mb", c.RAMLimitMB, "Memory limit in MiB reported by "+web.RAMStatusPath+" and used for GOMEMLIMIT (0: detect it from the cgroup, else the physical memory)")
 	})
 	group("Timeout options", func() {
 		fs.DurationVar(&c.NetworkTimeout, "network-timeout", c.NetworkTimeout, "Timeout for reading the request and writing the response. If tusvault does not receive data for this duration, it will consider the connection dead.")

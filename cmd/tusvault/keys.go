@@ -215,7 +215,7 @@ func runKeysRewrap(ctx context.Context, args []string, getenv func(string) strin
 	if err := sf.validate(); err != nil {
 		return usageError{fmt.Errorf("keys rewrap: %w", err)}
 	}
-	st, kr, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr))
+	st, kr, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr), countProgress(stderr, "re-wrapping upload keys"))
 	if err != nil {
 		return fmt.Errorf("keys rewrap: %w", err)
 	}

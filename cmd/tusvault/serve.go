@@ -15,12 +15,33 @@ import (
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/tusvault/tusvault/web"
 )
+
+// statusAuth words how the status routes are protected, for the startup
+// log.
+func statusAuth(token string) string {
+	if token == "" {
+		return " (the RAM status, metrics and pprof are open; -status-token-file protects them)"
+	}
+	return " (the RAM status, metrics and pprof need the status token)"
+}
 
 // serve runs the upload server until ctx is cancelled, then shuts it down
 // gracefully within cfg.ShutdownTimeout. cfg must be valid.
 func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, stderr io.Writer) error {
+	started := time.Now()
 	out := newOutput(stdout, stderr, cfg.LogFormat, cfg.Verbose, cfg.ShowStartupLogs)
+	lim, err := cfg.memoryLimit()
+	if err != nil {
+		return err
+	}
+	out.startup("%s", setGoMemLimit(lim, getenv))
+	token, err := loadStatusToken(cfg.StatusTokenFile)
+	if err != nil {
+		return err
+	}
 
 	svc, err := newService(ctx, cfg, getenv, out)
 	if err != nil {
@@ -28,6 +49,20 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	}
 	defer cfg.hookFlags.closeHooks()
 	out.startup("Supported tus extensions: %s", svc.tus.SupportedExtensions())
+	wc := cfg.webConfig(token, lim)
+	wc.Store, wc.Policy, wc.TusMetrics, wc.Started, wc.Logger = svc.store, svc.policy, &svc.tus.Metrics, started, out.log
+	routes, err := web.New(wc)
+	if err != nil {
+		return err
+	}
+	out.startup("Serving the RAM status at %s, health at /healthz and /readyz%s.", web.RAMStatusPath, statusAuth(token))
+	if wc.MetricsPath != "" {
+		out.startup("Using %s as the metrics path.", wc.MetricsPath)
+	}
+	if wc.PprofPath != "" {
+		web.EnablePprofRates(cfg.PprofBlockProfileRate, cfg.PprofMutexProfileRate)
+		out.startup("Using %s as the pprof path.", wc.PprofPath)
+	}
 
 	var tlsCfg *tls.Config
 	if cfg.TLSCertFile != "" {
@@ -57,8 +92,13 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return fmt.Errorf("unable to create listener: %w", err)
 	}
 
-	server := newHTTPServer(newMux(cfg, svc.handler()), cfg, tlsCfg)
+	mux := newMux(cfg, svc.handler())
+	routes.Register(mux)
+	server := newHTTPServer(mux, cfg, tlsCfg)
 	server.ErrorLog = slog.NewLogLogger(out.log.Handler(), slog.LevelWarn)
+	if m := routes.Metrics(); m != nil {
+		server.ConnState = m.ConnState
+	}
 
 	scheme := "http"
 	if tlsCfg != nil {

@@ -199,7 +199,9 @@ func (s *storageFlags) storeConfig(backend store.Backend, kr *crypt.Keyring, log
 // spool is its own, S3's is the system's temporary directory. On disk they
 // lock uploads with the server's lock files, so that a cleanup never
 // touches an upload a running server is writing.
-func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string, log *slog.Logger) (*store.Store, *crypt.Keyring, error) {
+//
+// progress, if not nil, is told how far Rewrap and Cleanup are.
+func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string, log *slog.Logger, progress func(done, total int)) (*store.Store, *crypt.Keyring, error) {
 	kr, err := loadKeyring(s.keyringPath())
 	if err != nil {
 		return nil, nil, err
@@ -209,6 +211,7 @@ func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string
 		return nil, nil, err
 	}
 	cfg := s.storeConfig(backend, kr, log)
+	cfg.Progress = progress
 	if !s.useS3() {
 		cfg.SpoolDir = defaultSpoolDir(s.UploadDir)
 		if cfg.Locker, err = lock.NewFile(lockDir(s.UploadDir), lock.DefaultHolderPoll, lock.DefaultAcquirerPoll); err != nil {
