@@ -14,7 +14,7 @@ run:
 	$(GO) run ./cmd/tusvault
 
 build:
-	$(GO) build -o bin/tusvault ./cmd/tusvault
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/tusvault ./cmd/tusvault
 
 vet:
 	$(GO) vet ./...

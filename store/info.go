@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -54,12 +53,40 @@ const (
 	tailSuffix = ".part"
 )
 
-// idPattern admits slash-separated segments of URL-safe characters. Dots
-// are excluded so that an id never ends in a side-object suffix.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}(/[A-Za-z0-9_-]{1,128}){0,7}$`)
+// Bounds of an upload id: at most maxIDSegments slash-separated segments
+// of 1 to maxIDSegment URL-safe characters ([A-Za-z0-9_-]), at most
+// maxID bytes in all. Dots are excluded so that an id never ends in a
+// side-object suffix.
+const (
+	maxID         = 512
+	maxIDSegments = 8
+	maxIDSegment  = 128
+)
 
-// validID reports whether id is acceptable as an upload id.
-func validID(id string) bool { return len(id) <= 512 && idPattern.MatchString(id) }
+// validID reports whether id is acceptable as an upload id. (A regexp
+// with these bounds compiles to about half a MiB; this is a loop.)
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > maxID {
+		return false
+	}
+	segments, run := 1, 0
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c == '/':
+			if run == 0 || segments == maxIDSegments {
+				return false
+			}
+			segments, run = segments+1, 0
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '-':
+			if run++; run > maxIDSegment {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return run > 0
+}
 
 // readInfo loads and decodes key's .info, returning the raw bytes too.
 func (s *Store) readInfo(ctx context.Context, key string) (*infoFile, []byte, error) {

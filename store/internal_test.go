@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -58,6 +59,10 @@ func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{
 		"abc": true, "0123456789abcdef0123456789abcdef": true, "home/alice/x1": true,
 		"": false, "a.info": false, "../x": false, "a//b": false, "/a": false, "a b": false,
+		"a/": false, "a/b/c/d/e/f/g/h": true, "a/b/c/d/e/f/g/h/i": false,
+		strings.Repeat("x", 128): true, strings.Repeat("x", 129): false,
+		strings.Repeat(strings.Repeat("x", 63)+"/", 8)[:511]: true,
+		"a~b": false, "é": false,
 	} {
 		if got := validID(id); got != want {
 			t.Errorf("validID(%q) = %v, want %v", id, got, want)
