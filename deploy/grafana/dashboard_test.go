@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
 const regenerate = "regenerate it with `go generate ./deploy/grafana` (in the repository root) and commit tusvault.json"
@@ -37,6 +41,28 @@ func TestCommittedJSONIsGenerated(t *testing.T) {
 	}
 	t.Errorf("%s differs from Build's output at line %d: file has %q, Build gives %q; %s",
 		FileName, i+1, line(gl), line(wl), regenerate)
+}
+
+// tusvault.json decodes strictly as a dashboard of the SDK's schema, its
+// panels and Prometheus queries included: a hand edit that adds a field
+// the schema does not know fails here.
+func TestJSONMatchesSchema(t *testing.T) {
+	plugins.RegisterDefaultPlugins()
+	b, err := os.ReadFile(FileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard.Dashboard
+	// A strict decode that found nothing wrong returns a nil
+	// cog.BuildErrors in a non-nil error.
+	if err := d.UnmarshalJSONStrict(b); err != nil {
+		if be, ok := err.(cog.BuildErrors); !ok || len(be) > 0 {
+			t.Fatalf("%s: %v", FileName, err)
+		}
+	}
+	if len(d.Panels) == 0 {
+		t.Fatal("no panels")
+	}
 }
 
 // model is the part of Grafana's dashboard JSON the checks read.
