@@ -1,14 +1,17 @@
 # The two commands of the README: `make run` serves on the embedded default
 # (local disk under ./data, auto-generated dev keyring and token secret,
 # startup links with dev tokens); `make test` runs
-# every test, first installing what the tests need into ./bin (versitygw,
-# the real S3 server the S3 tests start on a loopback port).
+# every test, first installing what the tests need: into ./bin versitygw,
+# the real S3 server the S3 tests start on a loopback port; and Debian's
+# prometheus, which internal/promtest starts on a loopback port to check
+# the Grafana dashboard against.
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSITYGW_VERSION := v1.8.0
 TUSD_VERSION := v2.9.1
+PROMETHEUS := /usr/bin/prometheus
 
-.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3
+.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -26,9 +29,25 @@ tools: $(BIN)/versitygw
 $(BIN)/versitygw:
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
-test: vet tools
-	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/...
+# Debian's Prometheus (2.42 on bookworm), for internal/promtest: only the
+# binary is used, the tests start it themselves on a loopback port.
+# Without recommends (no node exporter). The package's service is not
+# needed: where no init system runs, or policy-rc.d forbids it (containers
+# such as CI's), it does not start; under systemd it would (stop it with
+# systemctl disable --now prometheus).
+$(PROMETHEUS):
+	@if [ "$$(id -u)" != 0 ]; then echo "prometheus is missing: install it with 'sudo apt-get install -y prometheus', then run make test again"; exit 1; fi
+	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
+
+test: vet tools $(PROMETHEUS)
+	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
+
+# Regenerate deploy/grafana/tusvault.json from its Go code.
+dashboard:
+	$(GO) generate ./deploy/grafana
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./store/...
