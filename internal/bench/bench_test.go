@@ -57,7 +57,7 @@ func fullPlan(size int64) plan {
 // smallPlan is the reduced run of `make test`: every scenario, a few
 // seconds each, so that the harness cannot rot.
 var smallPlan = plan{
-	uploads: []int{1}, size: 8 << 20, direct: 1, settle: 200 * time.Millisecond,
+	uploads: []int{1}, size: 24 << 20, direct: 1, settle: 200 * time.Millisecond,
 	slow: slowPlan{clients: 2, size: 2 << 20, rate: 1 << 20, fast: 1, fastSize: 8 << 20, fastAfter: 500 * time.Millisecond},
 }
 

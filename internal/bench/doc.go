@@ -11,9 +11,8 @@
 //     CPU seconds per GiB, how busy the machine was.
 //   - direct/uploads=4: the same bytes (4 uploads of the same size, the
 //     same seeds) sent straight to versitygw with the AWS SDK as multipart
-//     uploads of 10 MiB parts, one part in flight per upload: what the
-//     object store alone takes on this machine, the ceiling of both
-//     servers.
+//     uploads of 10 MiB parts, two in flight per upload: what the object
+//     store alone takes on this machine, the ceiling of both servers.
 //   - tusd/slow-clients, tusvault/slow-clients: 64 clients each sending
 //     32 MiB in one PATCH throttled in the client to 1 MiB/s, plus 4
 //     unthrottled uploads of 256 MiB started 3 s later: when the fast and
@@ -52,7 +51,7 @@
 // without the S3 flags skips only the tusvault side. Results belong in
 // docs/BENCHMARKS.md with the command, the machine and the date.
 //
-// TestSmallRun is the same harness at a few MiB (1 upload of 8 MiB, the
+// TestSmallRun is the same harness at a few MiB (1 upload of 24 MiB, the
 // direct ceiling of it, 2 slow clients of 2 MiB at 1 MiB/s and 1 fast
 // upload of 8 MiB), the chart written to a temporary directory: `make
 // test` runs it, so that the benchmark cannot rot. It builds tusvault from

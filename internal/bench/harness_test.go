@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -256,6 +257,7 @@ func (h *harness) serve(ctx context.Context, tb testing.TB, sd side) *loadgen.Se
 			tb.Fatal(err)
 		}
 	}
+	flush()
 	srv, err := loadgen.StartServer(ctx, sd.bin, sd.args(h, bucket, dir), h.env(dir))
 	if err != nil {
 		tb.Fatal(err)
@@ -264,6 +266,11 @@ func (h *harness) serve(ctx context.Context, tb testing.TB, sd side) *loadgen.Se
 	time.Sleep(h.plan.settle)
 	return srv
 }
+
+// flush writes the dirty pages of the earlier runs (GiB of objects, spool
+// and buffer files) to disk before a measurement: the kernel would write
+// them back 30 s later, in the middle of the next run.
+func flush() { syscall.Sync() }
 
 // stop stops srv, logging (not failing on) an unclean exit.
 func stop(tb testing.TB, sd side, srv *loadgen.Server) {
