@@ -106,8 +106,11 @@ func TestStartServerRunStop(t *testing.T) {
 	if res.IdleRSS <= 0 || res.PeakRSS <= 0 || res.HWM <= 0 {
 		t.Errorf("RSS idle %d, peak %d, HWM %d: want all > 0", res.IdleRSS, res.PeakRSS, res.HWM)
 	}
-	if res.MachineBusy <= 0 || res.MachineBusy > 1 {
-		t.Errorf("machine busy %v, want in (0, 1]", res.MachineBusy)
+	// /proc/stat counts in 10 ms ticks: over these few milliseconds of
+	// uploads no busy tick may have been counted (2 runs in 60 failed a
+	// check for > 0). busyFraction itself is checked in TestProcessCPU.
+	if res.MachineBusy < 0 || res.MachineBusy > 1 {
+		t.Errorf("machine busy %v, want in [0, 1]", res.MachineBusy)
 	}
 	if res.CPU < 0 {
 		t.Errorf("server CPU %v", res.CPU)
