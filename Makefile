@@ -2,7 +2,8 @@
 # (local disk under ./data, auto-generated dev keyring and token secret,
 # startup links with dev tokens); `make test` runs
 # every test, first installing what the tests need: into ./bin versitygw,
-# the real S3 server the S3 tests start on a loopback port; and Debian's
+# the real S3 server the S3 tests start on a loopback port, and tusd, the
+# reference of the reduced benchmark run in internal/bench; and Debian's
 # prometheus, which internal/promtest starts on a loopback port to check
 # the Grafana dashboard against.
 GO ?= go
@@ -24,7 +25,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 
 # Test tools, installed into ./bin when missing (Go module proxy only).
-tools: $(BIN)/versitygw
+tools: $(BIN)/versitygw $(BIN)/tusd
 
 $(BIN)/versitygw:
 	GOBIN=$(BIN) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
@@ -41,6 +42,11 @@ $(PROMETHEUS):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
+$(BIN)/tusd:
+	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
+
+# ./internal/... includes the reduced run of bench-s3 (internal/bench
+# TestSmallRun, well under a minute): it builds tusvault from the tree.
 test: vet tools $(PROMETHEUS)
 	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
@@ -65,14 +71,17 @@ fuzz:
 rss: build
 	$(GO) run ./internal/rssbench -bin bin/tusvault -uploads 4 -size 1GiB -server-flags=-auth=none
 
-# The comparison's tools in ./bin: tusd (the reference) and versitygw.
-bench-tools: tools $(BIN)/tusd
+# The comparison's tools in ./bin: tusd (the reference) and versitygw
+# (the same as the test tools).
+bench-tools: tools
 
-$(BIN)/tusd:
-	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
-
-# tusvault next to tusd on one versitygw, 1 and 4 uploads of 512 MiB each,
-# in one run (see docs/BENCHMARKS.md; a few minutes). For a quick run:
-# make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
-bench-s3: build bench-tools tools
-	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) $(GO) test -run '^$$' -bench BenchmarkVersusTusd -benchtime=1x -timeout 60m ./internal/bench/
+# tusvault next to tusd on one versitygw, in one run (see docs/BENCHMARKS.md;
+# several minutes): 1 and 4 uploads of 512 MiB each, the same bytes straight
+# to versitygw (the direct ceiling), and 64 slow clients with 4 fast uploads.
+# For a quicker run of the first two: make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
+# BENCH_S3='BenchmarkVersusTusd/.*/uploads'. The RSS chart of the slow
+# clients: make bench-s3 TUSVAULT_BENCH_CHART=docs/bench-slow-clients-rss.svg
+BENCH_S3 ?= BenchmarkVersusTusd
+bench-s3: build tools
+	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) TUSVAULT_BENCH_CHART=$(TUSVAULT_BENCH_CHART) \
+	  $(GO) test -run '^$$' -bench '$(BENCH_S3)' -benchtime=1x -timeout 60m ./internal/bench/

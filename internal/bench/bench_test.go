@@ -3,15 +3,16 @@ package bench
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
-	"text/tabwriter"
+	"time"
 
-	"github.com/tusvault/tusvault/internal/s3server"
+	"github.com/tusvault/tusvault/internal/testenv"
 )
 
-// TestMain prints the summary of BenchmarkVersusTusd after the run: a
-// parent benchmark's b.Log is shown only with -v.
+// TestMain prints the summary of the run afterwards: a parent
+// benchmark's b.Log is shown only with -v.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if summaryText != "" {
@@ -20,105 +21,192 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// summaryText is the table BenchmarkVersusTusd leaves for TestMain.
+// summaryText is the table a run leaves for TestMain.
 var summaryText string
 
-// concurrency is the number of simultaneous uploads of each comparison.
-var concurrency = []int{1, 4}
+// plan is what one run measures.
+type plan struct {
+	uploads []int // the versus case: uploads at once, each of size bytes
+	size    int64
+	direct  int           // the direct ceiling: multipart uploads of size bytes at once (0: none)
+	slow    slowPlan      // the slow-client scenario
+	settle  time.Duration // wait after a server starts, before its idle RSS
+}
 
-// BenchmarkVersusTusd compares tusvault with tusd v2.9.1 on one versitygw:
-// sub-benchmarks "tusd/uploads=N" and "tusvault/uploads=N", interleaved
-// (tusd then tusvault for each N) so both sides see the same machine
-// state. Run it with -benchtime=1x (see the package documentation).
-func BenchmarkVersusTusd(b *testing.B) {
-	size := benchSize(b)
-	sds := sides(b)
-	h := &harness{size: size, s3: s3server.Start(b), keyring: newKeyring(b)}
-	h.s3PID = findPID(h.s3.Dir)
+// slowPlan is the slow-client scenario: clients uploads of size bytes,
+// each one PATCH throttled in the client to rate bytes per second, and
+// fast unthrottled uploads of fastSize bytes started fastAfter later.
+type slowPlan struct {
+	clients   int
+	size      int64
+	rate      int64
+	fast      int
+	fastSize  int64
+	fastAfter time.Duration
+}
 
-	results := map[string]measurement{}
-	var notes []string
-	for _, sd := range sds {
-		if sd.skip != "" {
-			notes = append(notes, sd.name+" skipped: "+sd.skip)
-		}
+// fullPlan is the run of `make bench-s3`, with size bytes per upload in
+// the versus case and the direct ceiling.
+func fullPlan(size int64) plan {
+	return plan{
+		uploads: []int{1, 4}, size: size, direct: 4, settle: time.Second,
+		slow: slowPlan{clients: 64, size: 32 << 20, rate: 1 << 20, fast: 4, fastSize: 256 << 20, fastAfter: 3 * time.Second},
 	}
-	for _, n := range concurrency {
-		for _, sd := range sds {
+}
+
+// smallPlan is the reduced run of `make test`: every scenario, a few
+// seconds each, so that the harness cannot rot.
+var smallPlan = plan{
+	uploads: []int{1}, size: 24 << 20, direct: 1, settle: 200 * time.Millisecond,
+	slow: slowPlan{clients: 2, size: 2 << 20, rate: 1 << 20, fast: 1, fastSize: 8 << 20, fastAfter: 500 * time.Millisecond},
+}
+
+// step is one measurement of a run: a sub-benchmark (or sub-test) named
+// as in the package documentation.
+type step struct {
+	name string
+	skip string // why the step cannot run, if it cannot
+	// run measures and keeps the result in the harness's results; report
+	// sets a sub-benchmark's metrics from it.
+	run    func(tb testing.TB)
+	report func(b *testing.B)
+}
+
+// steps returns the measurements of h's plan in the order they run: the
+// versus case (tusd, then tusvault, for each number of uploads, so both
+// sides see the same machine state), the direct ceiling, the slow clients.
+func (h *harness) steps() []step {
+	var st []step
+	for _, n := range h.plan.uploads {
+		for _, sd := range h.sides {
 			name := fmt.Sprintf("%s/uploads=%d", sd.name, n)
-			b.Run(name, func(b *testing.B) {
-				if sd.skip != "" {
-					b.Skip(sd.skip)
-				}
-				b.ReportAllocs()
-				// The framework may call this again with a larger b.N
-				// (without -benchtime=1x): one measurement is enough.
-				res, ok := results[name]
-				if !ok {
-					res = h.measure(b, sd, n)
-					results[name] = res
-				}
-				report(b, res)
+			st = append(st, step{name: name, skip: sd.skip,
+				run:    func(tb testing.TB) { h.res.versus[name] = h.measure(tb, sd, n) },
+				report: func(b *testing.B) { h.res.versus[name].report(b) },
 			})
 		}
 	}
-	summaryText = fmt.Sprintf("\nBenchmarkVersusTusd: %s per upload, 1 and 4 uploads at once, one versitygw, one run:\n%s%s\n",
-		sizeString(size), summary(results), strings.Join(notes, "\n"))
+	if n := h.plan.direct; n > 0 {
+		st = append(st, step{name: fmt.Sprintf("direct/uploads=%d", n),
+			run:    func(tb testing.TB) { d := h.measureDirect(tb, n); h.res.direct = &d },
+			report: func(b *testing.B) { h.res.direct.report(b) },
+		})
+	}
+	for _, sd := range h.sides {
+		st = append(st, step{name: sd.name + "/slow-clients", skip: sd.skip,
+			run:    func(tb testing.TB) { h.res.slow[sd.name] = h.measureSlow(tb, sd) },
+			report: func(b *testing.B) { h.res.slow[sd.name].report(b) },
+		})
+	}
+	return st
 }
 
-// summary is the table of the run: throughput, RSS and CPU of each side,
-// and the tusvault/tusd ratios.
-func summary(results map[string]measurement) string {
-	var sb strings.Builder
-	tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "uploads\tserver\tMB/s\tpeak RSS MiB\tidle RSS MiB\tCPU s: server\tversitygw\tclient\tmachine busy %\tGET MB/s\t")
-	for _, n := range concurrency {
-		for _, name := range []string{"tusd", "tusvault"} {
-			r, ok := results[fmt.Sprintf("%s/uploads=%d", name, n)]
-			if !ok {
-				continue
+// BenchmarkVersusTusd compares tusvault with tusd v2.9.1 on one
+// versitygw, and both with versitygw alone: the sub-benchmarks of steps.
+// Run it with -benchtime=1x (see the package documentation).
+func BenchmarkVersusTusd(b *testing.B) {
+	tusvault := findBinary(b, "tusvault", envTusvault, "build it with `make build`")
+	h := newHarness(b, fullPlan(benchSize(b)), tusvault)
+	done := map[string]bool{}
+	for _, st := range h.steps() {
+		b.Run(st.name, func(b *testing.B) {
+			if st.skip != "" {
+				b.Skip(st.skip)
 			}
-			get := 0.0
-			if r.VerifyElapsed > 0 {
-				get = float64(r.Bytes) / r.VerifyElapsed.Seconds() / 1e6
+			b.ReportAllocs()
+			// The framework may call this again with a larger b.N
+			// (without -benchtime=1x): one measurement is enough.
+			if !done[st.name] {
+				st.run(b)
+				done[st.name] = true
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t\n",
-				n, name, r.MBps(), mib(r.PeakRSS), mib(r.IdleRSS),
-				r.ServerCPU.Seconds(), r.S3CPU.Seconds(), r.ClientCPU.Seconds(), 100*r.MachineBusy, get)
+			st.report(b)
+		})
+	}
+	if p := os.Getenv(envChart); p != "" {
+		h.chart(b, chartPath(b, p))
+	}
+	summaryText = "\n" + h.res.summary()
+}
+
+// chartPath resolves a relative TUSVAULT_BENCH_CHART against the
+// repository root (go test runs in the package directory).
+func chartPath(tb testing.TB, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return filepath.Join(root, p)
+}
+
+// chart writes the RSS chart of the slow-client scenario to path when
+// both sides measured it.
+func (h *harness) chart(tb testing.TB, path string) {
+	if len(h.res.slow) == 0 {
+		tb.Logf("bench: no slow-client measurement, no chart")
+		return
+	}
+	if err := writeChart(path, h.res); err != nil {
+		tb.Fatal(err)
+	}
+	h.res.notes = append(h.res.notes, "RSS chart of the slow-client scenario: "+path)
+}
+
+// TestSmallRun is the reduced run of BenchmarkVersusTusd that `make test`
+// (and CI) runs so that the harness cannot rot: every scenario with a few
+// MiB, the chart written to a temporary directory. It builds tusvault from
+// the tree (or takes TUSVAULT_BENCH_TUSVAULT) and needs bin/tusd and
+// versitygw: skipped without them, failed in CI. Nothing is timed against
+// a target.
+func TestSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("bench: the reduced run starts three servers; skipped with -short")
+	}
+	tusvault := os.Getenv(envTusvault)
+	if tusvault == "" {
+		tusvault = buildTusvault(t)
+	}
+	h := newHarness(t, smallPlan, tusvault)
+	for _, st := range h.steps() {
+		t.Run(st.name, func(t *testing.T) {
+			if st.skip != "" {
+				t.Skip(st.skip)
+			}
+			st.run(t)
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	p := smallPlan
+	for name, m := range h.res.versus {
+		if m.Bytes != int64(len(m.Sums))*p.size || m.MBps() <= 0 || m.PeakRSS <= 0 || len(m.Series) == 0 {
+			t.Errorf("%s: bytes %d, %.1f MB/s, peak RSS %d, %d samples", name, m.Bytes, m.MBps(), m.PeakRSS, len(m.Series))
 		}
 	}
-	tw.Flush()
-	sb.WriteString("\ntusvault/tusd ratios:\n")
-	tw = tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "uploads\tMB/s\tpeak RSS\tserver CPU per byte\t")
-	for _, n := range concurrency {
-		d, ok1 := results[fmt.Sprintf("tusd/uploads=%d", n)]
-		v, ok2 := results[fmt.Sprintf("tusvault/uploads=%d", n)]
-		if !ok1 || !ok2 {
-			fmt.Fprintf(tw, "%d\tn/a\tn/a\tn/a\t\n", n)
-			continue
+	for name, m := range h.res.slow {
+		if len(m.Slow.Done) != p.slow.clients || len(m.Fast.Done) != p.slow.fast || len(m.Series) < 2 || m.PeakRSS <= 0 {
+			t.Errorf("%s slow clients: %d slow, %d fast done, %d RSS samples, peak %d",
+				name, len(m.Slow.Done), len(m.Fast.Done), len(m.Series), m.PeakRSS)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", n,
-			ratio(v.MBps(), d.MBps()), ratio(float64(v.PeakRSS), float64(d.PeakRSS)),
-			ratio(v.ServerCPU.Seconds()/float64(v.Bytes), d.ServerCPU.Seconds()/float64(d.Bytes)))
 	}
-	tw.Flush()
-	return sb.String()
-}
-
-func ratio(a, b float64) string {
-	if b == 0 {
-		return "n/a"
+	if d := h.res.direct; d == nil || d.MBps() <= 0 {
+		t.Errorf("direct ceiling: %+v", d)
 	}
-	return fmt.Sprintf("%.2f", a/b)
-}
-
-func sizeString(n int64) string {
-	switch {
-	case n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
+	chart := filepath.Join(t.TempDir(), "rss.svg")
+	h.chart(t, chart)
+	svg, err := os.ReadFile(chart)
+	if err != nil || !strings.HasPrefix(string(svg), "<?xml") || !strings.Contains(string(svg), "<svg") || !strings.Contains(string(svg), "</svg>") {
+		t.Errorf("chart %s: %d bytes, %v; want an SVG document", chart, len(svg), err)
 	}
-	return fmt.Sprintf("%d bytes", n)
+	sum := h.res.summary()
+	for _, want := range []string{"tusvault/tusd", "Direct ceiling", "Slow clients"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary lacks %q:\n%s", want, sum)
+		}
+	}
+	t.Log("\n" + sum)
 }

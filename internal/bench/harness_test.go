@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,13 +19,13 @@ import (
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
-// Settings of the benchmark.
+// Settings of both servers, and bounds of the harness.
 const (
-	defaultSize = 512 << 20 // bytes per upload without TUSVAULT_BENCH_SIZE
-	partSize    = 10 << 20  // -s3-part-size of both servers
-	partUploads = 4         // -s3-concurrent-part-uploads of both servers
-	settle      = time.Second
-	runTimeout  = 20 * time.Minute // one server run: start, uploads, check
+	defaultSize  = 512 << 20        // bytes per upload without TUSVAULT_BENCH_SIZE
+	partSize     = 10 << 20         // -s3-part-size of both servers
+	partUploads  = 4                // -s3-concurrent-part-uploads of both servers
+	runTimeout   = 20 * time.Minute // one server run: start, uploads, check
+	buildTimeout = 5 * time.Minute  // go build of the tusvault binary
 )
 
 // Environment variables read by the harness.
@@ -31,6 +33,7 @@ const (
 	envSize     = "TUSVAULT_BENCH_SIZE"
 	envTusd     = "TUSVAULT_BENCH_TUSD"
 	envTusvault = "TUSVAULT_BENCH_TUSVAULT"
+	envChart    = "TUSVAULT_BENCH_CHART"
 )
 
 // side is one of the servers compared.
@@ -44,16 +47,34 @@ type side struct {
 	args func(h *harness, bucket, dir string) []string
 }
 
-// harness is the state shared by the sub-benchmarks of one run.
+// harness is the state shared by the measurements of one run.
 type harness struct {
-	size    int64
+	plan    plan
+	sides   []side
 	s3      *s3server.Server
 	s3PID   int    // versitygw's process, 0 if not found
 	keyring string // tusvault's keyring file
+	res     results
 }
 
-// measurement is one server run: what loadgen measured plus the CPU time
-// versitygw and this process (the client) used during the uploads.
+// newHarness starts versitygw and writes the keyring for a run of p with
+// the tusvault binary at tusvault (and tusd from findBinary).
+func newHarness(tb testing.TB, p plan, tusvault string) *harness {
+	h := &harness{plan: p, sides: sides(tb, tusvault), s3: s3server.Start(tb), keyring: newKeyring(tb)}
+	h.s3PID = findPID(h.s3.Dir)
+	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(),
+		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}}
+	for _, sd := range h.sides {
+		if sd.skip != "" {
+			h.res.notes = append(h.res.notes, sd.name+" skipped: "+sd.skip)
+		}
+	}
+	return h
+}
+
+// measurement is one server run of the versus case: what loadgen measured
+// plus the CPU time versitygw and this process (the client) used during
+// the uploads.
 type measurement struct {
 	loadgen.Result
 	S3CPU, ClientCPU time.Duration
@@ -79,6 +100,17 @@ func findPID(arg string) int {
 	return 0
 }
 
+// loadAverage returns the first three fields of /proc/loadavg ("" if
+// unreadable).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
 // cpuOf is loadgen.ProcessCPU, 0 for pid 0 or on an error.
 func cpuOf(pid int) time.Duration {
 	if pid == 0 {
@@ -89,39 +121,58 @@ func cpuOf(pid int) time.Duration {
 }
 
 // benchSize returns the bytes per upload: TUSVAULT_BENCH_SIZE or 512 MiB.
-func benchSize(b *testing.B) int64 {
+func benchSize(tb testing.TB) int64 {
 	v := os.Getenv(envSize)
 	if v == "" {
 		return defaultSize
 	}
 	n, err := loadgen.ParseSize(v)
 	if err != nil || n == 0 {
-		b.Fatalf("%s=%q: want a positive size such as 64MiB (%v)", envSize, v, err)
+		tb.Fatalf("%s=%q: want a positive size such as 64MiB (%v)", envSize, v, err)
 	}
 	return n
 }
 
-// findBinary returns $envVar or <repo>/bin/name, skipping the benchmark
-// with hint when neither is an executable (failing it when CI is set).
-func findBinary(b *testing.B, name, envVar, hint string) string {
-	b.Helper()
+// findBinary returns $envVar or <repo>/bin/name, skipping tb with hint
+// when neither is an executable (failing it when CI is set).
+func findBinary(tb testing.TB, name, envVar, hint string) string {
+	tb.Helper()
 	p := os.Getenv(envVar)
 	if p == "" {
 		root, err := testenv.RepoRoot()
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		p = filepath.Join(root, "bin", name)
 	}
 	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
 		msg := fmt.Sprintf("bench: no %s at %s; %s (or set %s)", name, p, hint, envVar)
 		if testenv.InCI() {
-			b.Fatal(msg + " — CI must provide it")
+			tb.Fatal(msg + " — CI must provide it")
 		}
-		summaryText = "\nBenchmarkVersusTusd skipped: " + msg + "\n" // shown without -v too
-		b.Skip(msg)
+		summaryText = "\n" + tb.Name() + " skipped: " + msg + "\n" // shown without -v too
+		tb.Skip(msg)
 	}
 	return p
+}
+
+// buildTusvault builds cmd/tusvault into a temporary directory of tb and
+// returns its path: the reduced run measures the code in the tree, not a
+// bin/tusvault that may be stale.
+func buildTusvault(tb testing.TB) string {
+	tb.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(tb.TempDir(), "tusvault")
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("bench: building tusvault: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // hasS3Flags reports whether the tusvault binary at bin accepts -s3-bucket.
@@ -132,10 +183,10 @@ func hasS3Flags(bin string) bool {
 	return strings.Contains(string(out), "-s3-bucket")
 }
 
-// sides returns tusd and tusvault with their command lines.
-func sides(b *testing.B) []side {
-	tusd := findBinary(b, "tusd", envTusd, "install it with `make bench-tools` (go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1)")
-	tusvault := findBinary(b, "tusvault", envTusvault, "build it with `make build`")
+// sides returns tusd (findBinary) and the tusvault binary at tusvault,
+// with their command lines.
+func sides(tb testing.TB, tusvault string) []side {
+	tusd := findBinary(tb, "tusd", envTusd, "install it with `make bench-tools` (go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1)")
 	tv := side{name: "tusvault", bin: tusvault, args: func(h *harness, bucket, dir string) []string {
 		// Open uploads: the benchmark measures storage, not token checks.
 		return append(s3Args(h, bucket, dir), "-keyring", h.keyring, "-auth=none")
@@ -164,14 +215,16 @@ func s3Args(h *harness, bucket, dir string) []string {
 }
 
 // env is the environment of a server run: the versitygw credentials, and
-// nothing else from the AWS configuration of the machine. tusd buffers its
-// parts in TMPDIR, here the run's scratch dir.
+// nothing else from the AWS configuration of the machine: AWS_CA_BUNDLE
+// (set on some machines for their proxies) would make both SDKs parse a
+// CA bundle at startup, about 3 MiB of RSS, for an endpoint that is plain
+// HTTP. tusd buffers its parts in TMPDIR, here the run's scratch dir.
 func (h *harness) env(dir string) []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + h.s3.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + h.s3.SecretKey,
 		"AWS_REGION=" + h.s3.Region,
-		"AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CA_BUNDLE=",
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",
@@ -181,80 +234,119 @@ func (h *harness) env(dir string) []string {
 
 // newKeyring writes a fresh keyring file for tusvault (with S3 it must
 // exist before the server starts).
-func newKeyring(b *testing.B) string {
+func newKeyring(tb testing.TB) string {
 	kr, err := crypt.NewKeyring()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	p := filepath.Join(b.TempDir(), "keyring.json")
+	p := filepath.Join(tb.TempDir(), "keyring.json")
 	if err := kr.Save(p); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return p
 }
 
-// measure runs one server against a fresh bucket: start, settle, the
-// uploads (the only timed part), the check of every download, stop. The
-// bucket's files are removed afterwards to bound the disk used.
-func (h *harness) measure(b *testing.B, sd side, uploads int) measurement {
-	b.Helper()
-	b.StopTimer()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
-	defer cancel()
-	bucket := h.s3.NewBucket(b)
-	defer os.RemoveAll(filepath.Join(h.s3.Dir, bucket))
-	dir := b.TempDir()
+// serve starts sd's server against a fresh bucket with a fresh scratch
+// dir and waits plan.settle. When tb ends the server is stopped and the
+// bucket's files are removed, to bound the disk used.
+func (h *harness) serve(ctx context.Context, tb testing.TB, sd side) *loadgen.Server {
+	tb.Helper()
+	bucket := h.s3.NewBucket(tb)
+	tb.Cleanup(func() { os.RemoveAll(filepath.Join(h.s3.Dir, bucket)) })
+	dir := tb.TempDir()
 	for _, d := range []string{"uploads", "tmp"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
+	flush()
 	srv, err := loadgen.StartServer(ctx, sd.bin, sd.args(h, bucket, dir), h.env(dir))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer srv.Stop()
-	time.Sleep(settle)
+	tb.Cleanup(func() { srv.Stop() })
+	time.Sleep(h.plan.settle)
+	return srv
+}
 
+// flush writes the dirty pages of the earlier runs (GiB of objects, spool
+// and buffer files) to disk before a measurement: the kernel would write
+// them back 30 s later, in the middle of the next run.
+func flush() { syscall.Sync() }
+
+// stop stops srv, logging (not failing on) an unclean exit.
+func stop(tb testing.TB, sd side, srv *loadgen.Server) {
+	if err := srv.Stop(); err != nil {
+		tb.Logf("%s: stop: %v\nserver output:\n%s", sd.name, err, srv.Output())
+	}
+}
+
+// timer starts or stops tb's benchmark timer (B/op and allocs/op count
+// the client's allocations while it runs); a test has none.
+func timer(tb testing.TB, on bool) {
+	if b, ok := tb.(*testing.B); ok {
+		if on {
+			b.StartTimer()
+		} else {
+			b.StopTimer()
+		}
+	}
+}
+
+// measure runs the versus case for one server: start, settle, the uploads
+// (the only timed part), the check of every download, stop.
+func (h *harness) measure(tb testing.TB, sd side, uploads int) measurement {
+	tb.Helper()
+	timer(tb, false)
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	srv := h.serve(ctx, tb, sd)
 	s3CPU, clientCPU := cpuOf(h.s3PID), cpuOf(os.Getpid())
-	b.StartTimer()
+	timer(tb, true)
 	res, err := loadgen.Run(ctx, loadgen.Options{
-		Endpoint: srv.URL, PID: srv.PID, Uploads: uploads, Size: h.size,
+		Endpoint: srv.URL, PID: srv.PID, Uploads: uploads, Size: h.plan.size,
 	})
-	b.StopTimer()
+	timer(tb, false)
 	m := measurement{Result: res, S3CPU: cpuOf(h.s3PID) - s3CPU, ClientCPU: cpuOf(os.Getpid()) - clientCPU}
 	if err != nil {
-		b.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
 	}
 	t := time.Now()
 	if err := res.Verify(ctx); err != nil {
-		b.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
 	}
 	m.VerifyElapsed = time.Since(t)
-	if err := srv.Stop(); err != nil {
-		b.Logf("%s: stop: %v\nserver output:\n%s", sd.name, err, srv.Output())
-	}
+	stop(tb, sd, srv)
 	return m
 }
 
 // report sets the sub-benchmark's metrics from one measurement, whatever
 // b.N is: ns/op and MB/s are those of the one run.
-func report(b *testing.B, res measurement) {
-	b.SetBytes(res.Bytes)
-	b.ReportMetric(float64(res.Elapsed.Nanoseconds()), "ns/op")
-	b.ReportMetric(res.MBps(), "MB/s")
-	b.ReportMetric(mib(res.PeakRSS), "peak-RSS-MiB")
-	b.ReportMetric(mib(res.IdleRSS), "idle-RSS-MiB")
-	b.ReportMetric(mib(res.HWM), "HWM-MiB")
-	b.ReportMetric(res.ServerCPU.Seconds(), "server-CPU-s")
-	if res.S3CPU > 0 {
-		b.ReportMetric(res.S3CPU.Seconds(), "versitygw-CPU-s")
+func (m measurement) report(b *testing.B) {
+	b.SetBytes(m.Bytes)
+	b.ReportMetric(float64(m.Elapsed.Nanoseconds()), "ns/op")
+	b.ReportMetric(m.MBps(), "MB/s")
+	b.ReportMetric(mib(m.PeakRSS), "peak-RSS-MiB")
+	b.ReportMetric(mib(m.IdleRSS), "idle-RSS-MiB")
+	b.ReportMetric(mib(m.HWM), "HWM-MiB")
+	b.ReportMetric(m.CPU.Seconds(), "server-CPU-s")
+	b.ReportMetric(perGiB(m.CPU, m.Bytes), "server-CPU-s/GiB")
+	if m.S3CPU > 0 {
+		b.ReportMetric(m.S3CPU.Seconds(), "versitygw-CPU-s")
 	}
-	b.ReportMetric(res.ClientCPU.Seconds(), "client-CPU-s")
-	b.ReportMetric(100*res.MachineBusy, "machine-busy-%")
-	if res.VerifyElapsed > 0 {
-		b.ReportMetric(float64(res.Bytes)/res.VerifyElapsed.Seconds()/1e6, "GET-MB/s")
+	b.ReportMetric(m.ClientCPU.Seconds(), "client-CPU-s")
+	b.ReportMetric(100*m.MachineBusy, "machine-busy-%")
+	if m.VerifyElapsed > 0 {
+		b.ReportMetric(float64(m.Bytes)/m.VerifyElapsed.Seconds()/1e6, "GET-MB/s")
 	}
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// perGiB returns CPU seconds per GiB of n bytes (0 for no bytes).
+func perGiB(cpu time.Duration, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return cpu.Seconds() / (float64(n) / (1 << 30))
+}

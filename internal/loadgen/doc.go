@@ -13,9 +13,18 @@
 // Two runs with the same Seed, Uploads and Size send the same bytes, which
 // is what a side-by-side comparison of two servers needs.
 //
-// RSS is read from /proc/PID/status (VmRSS every Options.SampleEvery, 50 ms
-// by default, plus VmHWM once the uploads are done), so the package is
-// Linux-only in what it measures; elsewhere the RSS fields stay 0.
+// Options.Rate makes the uploads slow clients: each PATCH body is paced
+// in the client by a token bucket (pieces of up to 16 KiB), so the server
+// sees a connection that trickles for Size/Rate seconds.
+//
+// A Probe measures a process over an interval: its VmRSS from
+// /proc/PID/status at the start and every interval after (the series is
+// kept, e.g. for a chart), VmHWM at the end, its CPU time (utime+stime
+// from /proc/PID/stat) and how busy the whole machine was (/proc/stat).
+// Run probes Options.PID while its uploads run (every Options.SampleEvery,
+// 50 ms by default); a caller that runs several groups of uploads at once
+// (PID 0 in each) probes the server itself across all of them. The
+// package is Linux-only in what it measures; elsewhere the fields stay 0.
 //
 // Only loopback addresses are used: StartServer refuses a server that
 // announces anything but a loopback IP, and Run refuses a non-loopback

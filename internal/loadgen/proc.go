@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,29 +25,6 @@ func readStatus(pid int, field string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("loadgen: no %s in /proc/%d/status", field, pid)
-}
-
-// sampleRSS records in peak the highest VmRSS of pid, read now and then
-// every interval, until the returned func is called.
-func sampleRSS(pid int, interval time.Duration, peak *atomic.Int64) (stop func()) {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			if v, err := readStatus(pid, "VmRSS"); err == nil && v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() { close(done); <-stopped }
 }
 
 // userHZ is the unit of the CPU times in /proc (USER_HZ, 100 on every

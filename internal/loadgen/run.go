@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -38,7 +37,14 @@ type Options struct {
 	// PID is the server process whose VmRSS is sampled; 0 (the default)
 	// samples nothing and leaves the RSS fields of Result 0.
 	PID int
-	// Settle is how long Run waits before reading the idle RSS. Default 0.
+	// Rate throttles every upload to this many bytes per second, in the
+	// client: the PATCH body is read from the generator in pieces of up to
+	// 16 KiB, each sent when a token bucket of one piece allows, so a slow
+	// client holds its connection open for Size/Rate seconds. Default 0:
+	// as fast as the server reads; else at least 1 KiB/s.
+	Rate int64
+	// Settle is how long Run waits before it starts (and reads the idle
+	// RSS). Default 0.
 	Settle time.Duration
 	// SampleEvery is the RSS sampling interval. Default 50 ms.
 	SampleEvery time.Duration
@@ -62,28 +68,22 @@ func (o *Options) validate() error {
 		return fmt.Errorf("loadgen: %d uploads, want 1 to %d", o.Uploads, maxUploads)
 	case o.Size < 0:
 		return fmt.Errorf("loadgen: negative size %d", o.Size)
+	case o.Rate < 0 || o.Rate > 0 && o.Rate < minRate:
+		return fmt.Errorf("loadgen: rate %d bytes/s, want 0 (unthrottled) or at least %d", o.Rate, minRate)
 	case o.SampleEvery < time.Millisecond || o.Settle < 0:
 		return errors.New("loadgen: bad sampling interval or settle time")
 	}
 	return checkLoopback(o.Endpoint)
 }
 
-// Result is what Run measured. RSS values are in bytes.
+// Result is what Run measured. The Usage is that of the server process
+// (Options.PID) and the machine while the uploads ran; the RSS series
+// starts with the idle RSS, read after Options.Settle.
 type Result struct {
-	Elapsed time.Duration // from the first POST to the last PATCH response
-	Bytes   int64         // bytes sent: Uploads × Size
-	IdleRSS int64         // VmRSS just before the uploads (after Settle)
-	PeakRSS int64         // highest VmRSS sampled while the uploads ran
-	// HWM is VmHWM after the uploads: the process's peak RSS since its
-	// start as the kernel tracks it (lazily: it may lag PeakRSS a little).
-	HWM int64
-
-	// ServerCPU is the user+system CPU time the process (PID) used while
-	// the uploads ran; MachineBusy is the share of the whole machine's CPU
-	// time (all cores, every process) that was not idle meanwhile, from 0
-	// to 1. Both are 0 when not measured.
-	ServerCPU   time.Duration
-	MachineBusy float64
+	Usage
+	Elapsed time.Duration   // from the first POST to the last PATCH response
+	Done    []time.Duration // upload i's PATCH response, from the first POST
+	Bytes   int64           // bytes sent: Uploads × Size
 
 	// VerifyElapsed is the time the sequential downloads of Verify took
 	// (0 when not verified).
@@ -121,6 +121,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	res := Result{
 		Bytes:  int64(o.Uploads) * o.Size,
+		Done:   make([]time.Duration, o.Uploads),
 		URLs:   make([]string, o.Uploads),
 		Sums:   make([][32]byte, o.Uploads),
 		client: &tusclient.Client{HTTP: client},
@@ -132,16 +133,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return res, ctx.Err()
 		}
 	}
-	var peak atomic.Int64
-	stopSampling := func() {}
-	var cpu0 time.Duration
-	if o.PID != 0 {
-		res.IdleRSS, _ = readStatus(o.PID, "VmRSS")
-		cpu0, _ = ProcessCPU(o.PID)
-		stopSampling = sampleRSS(o.PID, o.SampleEvery, &peak)
-	}
-	machine0, machineErr := machineCPU()
-
+	probe := StartProbe(o.PID, o.SampleEvery)
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range o.Uploads {
@@ -151,7 +143,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 				return fmt.Errorf("loadgen: upload %d: %w", i, err)
 			}
 			h := sha256.New()
-			body := io.TeeReader(NewGenerator(o.Seed+uint64(i), o.Size), h)
+			var body io.Reader = io.TeeReader(NewGenerator(o.Seed+uint64(i), o.Size), h)
+			if o.Rate > 0 {
+				body = newPaced(gctx, body, o.Rate)
+			}
 			off, err := res.client.Patch(gctx, u, 0, body, o.Size)
 			if err != nil {
 				return fmt.Errorf("loadgen: upload %d: %w", i, err)
@@ -159,6 +154,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			if off != o.Size {
 				return fmt.Errorf("loadgen: upload %d: server reports offset %d after %d bytes", i, off, o.Size)
 			}
+			res.Done[i] = time.Since(start)
 			res.URLs[i] = u
 			copy(res.Sums[i][:], h.Sum(nil))
 			return nil
@@ -166,17 +162,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	err := g.Wait()
 	res.Elapsed = time.Since(start)
-	if machine1, err := machineCPU(); err == nil && machineErr == nil {
-		res.MachineBusy = busyFraction(machine0, machine1)
-	}
-	stopSampling()
-	if o.PID != 0 {
-		res.PeakRSS = peak.Load()
-		res.HWM, _ = readStatus(o.PID, "VmHWM")
-		if cpu1, err := ProcessCPU(o.PID); err == nil {
-			res.ServerCPU = cpu1 - cpu0
-		}
-	}
+	res.Usage = probe.Stop()
 	if err != nil {
 		return res, err
 	}
