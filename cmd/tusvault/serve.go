@@ -16,6 +16,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/sysmem"
 	"github.com/tusvault/tusvault/web"
 )
 
@@ -107,6 +108,11 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	if err := printLinks(svc.auth, out, cfg, scheme, ln.Addr(), svc.uploadDir); err != nil {
 		ln.Close()
 		return err
+	}
+	if n, err := sysmem.ReleaseStartupPages(); err != nil {
+		out.log.Debug("could not release the startup pages", "error", err)
+	} else {
+		out.log.Debug("released the startup pages", "bytes", n)
 	}
 	if cfg.UnixSock == "" {
 		// The last startup line: tests and scripts read the bound port

@@ -9,4 +9,8 @@
 // physical memory (MemTotal). Values that mean "no limit" (v2 "max", v1's
 // page-rounded 2^63-1) fall through to the next source. Every path is read
 // below System.Root, so tests run it over fake trees.
+//
+// ReleaseStartupPages gives back the pages of the executable that only the
+// package initializers touched (see its documentation): most of an idle
+// Go server's resident memory is such clean file pages of its own binary.
 package sysmem

@@ -1,6 +1,7 @@
 package sysmem
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -98,5 +99,21 @@ func TestRSS(t *testing.T) {
 	}
 	if l, err := (System{}).DetectLimit(); err != nil || l.Bytes <= 0 {
 		t.Errorf("DetectLimit here = %+v, %v", l, err)
+	}
+}
+
+// ReleaseStartupPages advises the executable's read-only mappings and
+// leaves the process working (it runs this test after the call).
+func TestReleaseStartupPages(t *testing.T) {
+	n, err := ReleaseStartupPages()
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Logf("this kernel has no MADV_PAGEOUT: %v", err)
+		return
+	}
+	if err != nil || n <= 0 {
+		t.Fatalf("ReleaseStartupPages = %d, %v", n, err)
+	}
+	if rss, err := (System{}).RSS(); err != nil || rss <= 0 {
+		t.Fatalf("RSS after the release: %d, %v", rss, err)
 	}
 }
