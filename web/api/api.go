@@ -58,6 +58,9 @@ type Config struct {
 	// TokenRefreshURL is where the page may fetch a fresh token
 	// (-web-token-refresh-url). Default "": none.
 	TokenRefreshURL string
+	// DisableDownload is tusd's -disable-download: no download links.
+	// Default false.
+	DisableDownload bool
 	// Logger receives failures. Default: discard.
 	Logger *slog.Logger
 }

@@ -98,7 +98,7 @@ func (a *API) serveUploads(w http.ResponseWriter, r *http.Request) error {
 		if rt.Kind == hooks.RouteGuest {
 			u.Share = fi.Storage["Share"]
 		}
-		if u.Finished {
+		if u.Finished && !a.cfg.DisableDownload {
 			v, exp, err := p.DownloadLink(c, fi.ID)
 			if err != nil {
 				a.log.WarnContext(ctx, "no download link", "id", fi.ID, "error", err)
