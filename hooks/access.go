@@ -105,6 +105,12 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 			p.serveStoredHead(w, r, id)
 			return
 		}
+		if g.role == roleLink {
+			// No bearer token marks the answer private: say it, so that
+			// no shared cache keeps the file under its link.
+			w.Header().Set("Cache-Control", "private, no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
+		}
 		if method == http.MethodGet {
 			w = &dispositionWriter{ResponseWriter: w}
 		}

@@ -53,6 +53,9 @@ func TestDownloadLink(t *testing.T) {
 	if r.Status != http.StatusOK || r.Body != string(data) {
 		t.Fatalf("GET by link: %d, %d bytes", r.Status, len(r.Body))
 	}
+	if cc := r.Header.Get("Cache-Control"); cc != "private, no-store" {
+		t.Errorf("Cache-Control %q", cc)
+	}
 	if cd := r.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment") || strings.ContainsAny(cd, "/\\") || strings.Contains(cd, `re"port`) {
 		t.Errorf("Content-Disposition %q", cd)
 	}
