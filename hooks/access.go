@@ -37,6 +37,13 @@ import (
 // and any request on a finished upload, needs a live token (401
 // otherwise); whether the upload is finished is read with Uploads.Peek.
 //
+// A GET carrying a download link (LinkParam, see DownloadLink) is decided
+// by the link alone, whatever Authorization says: a valid, unexpired link
+// for this id serves the upload like the share owner's GET (only once
+// complete, 423 while a request holds it, 400 while bytes are missing); a
+// forged or foreign link is 403 ERR_INVALID_LINK, an expired one 401
+// ERR_LINK_EXPIRED, and any other method with a link 403.
+//
 // A refused request never reaches tusd, so it never takes the upload's lock
 // or asks its holder to release it: a stranger cannot interrupt a running
 // PATCH. Neither can the owner of a share, reading a guest's upload: tusd
@@ -78,7 +85,7 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 			p.refuse(w, r, method, errMethodNotAllowed)
 			return
 		}
-		g, err := p.authorize(r, rt, method)
+		g, err := p.authorize(r, id, rt, method)
 		if err != nil {
 			if reason := accessReason(err.ErrorCode); reason != "" {
 				p.refuseFor(reason)
@@ -97,6 +104,12 @@ func (p *Policy) Middleware(next http.Handler) http.Handler {
 		if g.role == roleShareOwner && method == http.MethodHead {
 			p.serveStoredHead(w, r, id)
 			return
+		}
+		if g.role == roleLink {
+			// No bearer token marks the answer private: say it, so that
+			// no shared cache keeps the file under its link.
+			w.Header().Set("Cache-Control", "private, no-store")
+			w.Header().Set("Referrer-Policy", "no-referrer")
 		}
 		if method == http.MethodGet {
 			w = &dispositionWriter{ResponseWriter: w}
@@ -143,8 +156,8 @@ type grant struct {
 }
 
 // authorize decides a request on an existing upload from its id and token
-// alone; a nil error allows it, subject to check.
-func (p *Policy) authorize(r *http.Request, rt Route, method string) (grant, *handler.Error) {
+// (or download link) alone; a nil error allows it, subject to check.
+func (p *Policy) authorize(r *http.Request, id string, rt Route, method string) (grant, *handler.Error) {
 	if p.open() {
 		if rt.Kind == RoutePublic {
 			return grant{role: roleUploader}, nil
@@ -153,6 +166,9 @@ func (p *Policy) authorize(r *http.Request, rt Route, method string) (grant, *ha
 	}
 	if rt.Kind == RoutePublic {
 		return grant{}, &errNotFound
+	}
+	if link, ok := linkValue(r); ok {
+		return p.authorizeLink(r.Context(), id, link, method)
 	}
 	c, err := p.claims(r.Context(), r.Header.Get("Authorization"))
 	if err != nil {
@@ -165,7 +181,8 @@ func (p *Policy) authorize(r *http.Request, rt Route, method string) (grant, *ha
 
 // check decides what the id and token alone cannot, from the stored
 // upload: a token in its resume grace acts only on an unfinished upload,
-// and the share owner's GET waits for a complete one (see Middleware).
+// and the share owner's GET, like a download link's, waits for a complete
+// one (see Middleware).
 func (p *Policy) check(ctx context.Context, id string, g grant, method string) *handler.Error {
 	switch {
 	case g.expired:
@@ -177,7 +194,7 @@ func (p *Policy) check(ctx context.Context, id string, g grant, method string) *
 		if !fi.SizeIsDeferred && fi.Offset == fi.Size {
 			return &errTokenExpired
 		}
-	case g.role == roleShareOwner && method == http.MethodGet:
+	case (g.role == roleShareOwner || g.role == roleLink) && method == http.MethodGet:
 		if err := p.cfg.Uploads.Settle(ctx, id); err != nil {
 			herr := p.asClientError(ctx, "settle", err)
 			return &herr
@@ -193,6 +210,7 @@ const (
 	roleNone       role = iota
 	roleUploader        // the upload's account (home) or share (guest)
 	roleShareOwner      // the owner of a guest upload's share
+	roleLink            // a download link (GET only; minted for the uploader or the share owner)
 )
 
 func roleOf(rt Route, c Claims) role {

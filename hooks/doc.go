@@ -57,4 +57,27 @@
 // For a GET the Middleware replaces the Content-Disposition tusd derives
 // from the client's filename by ContentDisposition's: no path separators,
 // control characters or quotes, RFC 6266 filename* for non-ASCII names.
+//
+// # Download links
+//
+// DownloadLink mints, for a live home token allowed to GET an upload (its
+// own, or one of its shares'), a link usable in a plain <a href>:
+//
+//	<base path><id>?download=<expiry>.<signature>
+//
+// expiry is in Unix seconds, at most MaxLinkTTL (5 minutes) ahead; the
+// signature is the unpadded base64url of HMAC-SHA256 over a domain string,
+// the id and the expiry, keyed by Config.LinkKey (derived from the
+// keyring's primary KEK, so every instance sharing the keyring agrees).
+// The Middleware decides a GET carrying one by the link alone: valid for
+// this id and not expired, it is served like the share owner's GET (only
+// once the upload is complete, never interrupting a request that writes
+// it), through tusd's verified download. The bearer token never enters a
+// URL.
+//
+// # The upload page's questions
+//
+// Authenticate, Limits, FilesLeft, ListPrefixes and ResumeGrace answer
+// the page's API (web/api) with the very rules the middleware and
+// PreCreate apply, and count their refusals alike.
 package hooks

@@ -33,8 +33,8 @@ const freshInfoTimeout = 30 * time.Second
 //     Storage are ignored (and logged). An external hook that fails is a
 //     500 with a generic body.
 //   - post-finish is forwarded with the upload's fresh FileInfo: Storage
-//     then holds Type, Bucket, Key, Route, Owner, Share and the v1 Tag
-//     (base64); never key material.
+//     then holds Type, Bucket, Key, Route, Owner, Share, Created (RFC
+//     3339) and the v1 Tag (base64); never key material.
 //   - other events are forwarded as they are when the user enabled them
 //     (a post-receive hook can stop an upload as in tusd).
 //

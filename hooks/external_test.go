@@ -286,7 +286,7 @@ func TestExternalHooks(t *testing.T) {
 		for _, c := range hs.find("post-finish", "") {
 			for k := range c.Event.Upload.Storage {
 				switch k {
-				case "Type", "Bucket", "Key", "Route", "Owner", "Share", "Tag":
+				case "Type", "Bucket", "Key", "Route", "Owner", "Share", "Tag", "Created":
 				default:
 					t.Errorf("post-finish Storage has %q", k)
 				}

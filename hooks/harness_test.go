@@ -61,6 +61,8 @@ type options struct {
 	edPub  crypto.PublicKey
 	// logger is the policy's (default: discard).
 	logger *slog.Logger
+	// noLinks leaves the policy without a download-link key.
+	noLinks bool
 }
 
 // env is the stack cmd builds, served on loopback:
@@ -73,9 +75,13 @@ type env struct {
 	Signer  *hooks.Signer
 	Secret  []byte
 	Keyring *crypt.Keyring
-	// shift moves the verifier's clock forward (nanoseconds).
+	// shift moves the clock of the verifier and the policy forward
+	// (nanoseconds).
 	shift *atomic.Int64
 }
+
+// now is the test stack's clock: the real one moved by shift.
+func (e *env) now() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) }
 
 func newEnv(t *testing.T, o options) *env {
 	t.Helper()
@@ -117,7 +123,7 @@ func newEnv(t *testing.T, o options) *env {
 	if !o.open {
 		ac := hooks.AuthConfig{
 			Issuer: testIssuer, Audience: testAudience, ResumeGrace: o.grace,
-			Now: func() time.Time { return time.Now().Add(time.Duration(e.shift.Load())) },
+			Now: e.now,
 		}
 		if o.edPriv != nil {
 			ac.PublicKey = o.edPub
@@ -135,9 +141,16 @@ func newEnv(t *testing.T, o options) *env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	linkKey, err := st.LinkKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.noLinks {
+		linkKey = nil
+	}
 	p, err := hooks.New(hooks.Config{
 		Auth: v, HomeMaxSize: o.homeMax, GuestMaxSize: o.guestMax, Uploads: st, Cors: o.cors,
-		Logger: logger,
+		Logger: logger, LinkKey: linkKey, Now: e.now,
 	})
 	if err != nil {
 		t.Fatal(err)

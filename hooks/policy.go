@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/tus/tusd/v2/pkg/handler"
 )
 
@@ -56,6 +57,18 @@ type Config struct {
 	// Logger receives refused tokens (warn, with a reason, never the
 	// token), other refusals (debug) and failures. Default: discard.
 	Logger *slog.Logger
+	// LinkKey signs and checks download links (DownloadLink): at least
+	// 32 bytes, the same on every instance serving the same uploads
+	// (store.Store.LinkKey derives it from the keyring). Default nil: no
+	// links; a request carrying one is refused.
+	LinkKey []byte
+	// LinkTTL is how long a download link is valid, up to MaxLinkTTL.
+	// Default MaxLinkTTL.
+	LinkTTL time.Duration
+	// Now is the clock of download links and of the max_files
+	// reservations. Default time.Now. (Tokens are checked on the
+	// Verifier's clock.)
+	Now func() time.Time
 }
 
 func (c *Config) validate() error {
@@ -84,6 +97,18 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.LinkKey != nil && len(c.LinkKey) < minLinkKey {
+		return fmt.Errorf("hooks: link key of %d bytes, want at least %d", len(c.LinkKey), minLinkKey)
+	}
+	switch {
+	case c.LinkTTL == 0:
+		c.LinkTTL = MaxLinkTTL
+	case c.LinkTTL < 0 || c.LinkTTL > MaxLinkTTL:
+		return fmt.Errorf("hooks: link lifetime %s is outside 0..%s", c.LinkTTL, MaxLinkTTL)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return nil
 }
@@ -115,7 +140,7 @@ func New(cfg Config) (*Policy, error) {
 		cfg:    cfg,
 		layout: layout{home: cfg.HomePrefix, guest: cfg.GuestPrefix, public: cfg.PublicPrefix},
 		log:    cfg.Logger,
-		now:    time.Now,
+		now:    cfg.Now,
 		counts: map[string]*dirCount{},
 	}, nil
 }
@@ -176,7 +201,9 @@ func (p *Policy) asClientError(ctx context.Context, op string, err error) handle
 
 // claims verifies the bearer token of an Authorization header value. The
 // claims it returns name an account (home) or a share (guest); Expired may
-// be set.
+// be set. Its errors are 401 handler.Error values: ERR_UNAUTHORIZED (no
+// bearer token), ERR_TOKEN_EXPIRED (past the resume grace) or
+// ERR_INVALID_TOKEN.
 func (p *Policy) claims(ctx context.Context, authorization string) (Claims, error) {
 	raw, err := BearerToken(authorization)
 	if err != nil {
@@ -193,6 +220,10 @@ func (p *Policy) claims(ctx context.Context, authorization string) (Claims, erro
 		reason := refusalReason(err)
 		p.refuseFor(reason)
 		p.log.WarnContext(ctx, "token refused", "reason", reason, "error", err)
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			// Past the resume grace: the client needs a fresh token.
+			return Claims{}, errTokenExpired
+		}
 		return Claims{}, errBadToken
 	}
 	switch {

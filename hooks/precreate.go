@@ -46,18 +46,15 @@ func (p *Policy) PreCreate(ev handler.HookEvent) (handler.HTTPResponse, handler.
 	var (
 		rt           Route
 		owner, share string
-		limit        int64
 	)
 	if c.Kind == KindGuest {
 		rt = Route{Kind: RouteGuest, Owner: Segment(c.Owner), Share: Segment(c.Share), Rand: newRand()}
 		owner, share = c.Owner, c.Share
-		limit = smallestLimit(p.cfg.GuestMaxSize, c.MaxSize)
 	} else {
 		rt = Route{Kind: RouteHome, Owner: Segment(c.Subject), Rand: newRand()}
 		owner = c.Subject
-		limit = smallestLimit(p.cfg.HomeMaxSize, c.MaxSize)
 	}
-	if limit > 0 {
+	if limit := p.Limits(c).MaxSize; limit > 0 {
 		if ev.Upload.SizeIsDeferred {
 			return none, handler.FileInfoChanges{}, errLengthRequired
 		}
@@ -188,23 +185,32 @@ func (p *Policy) reserve(ctx context.Context, dir, id string, maxFiles int) erro
 	defer release()
 	dc.mu.Lock()
 	defer dc.mu.Unlock()
-	ids, err := p.cfg.Uploads.UploadIDs(ctx, dir)
+	n, err := p.count(ctx, dc, dir)
 	if err != nil {
 		return err
 	}
-	for _, listed := range ids {
-		delete(dc.reserved, listed)
-	}
-	now := p.now()
-	dropExpired(dc.reserved, now)
-	if len(ids)+len(dc.reserved) >= maxFiles {
+	if n >= maxFiles {
 		return errMaxFiles
 	}
-	dc.reserved[id] = now.Add(reservationTTL)
+	dc.reserved[id] = p.now().Add(reservationTTL)
 	if h := creationFrom(ctx); h != nil {
 		h.set(dir, id)
 	}
 	return nil
+}
+
+// count is the number of uploads under dir for max_files: those listed
+// plus the reservations no listing shows yet. The caller holds dc.mu.
+func (p *Policy) count(ctx context.Context, dc *dirCount, dir string) (int, error) {
+	ids, err := p.cfg.Uploads.UploadIDs(ctx, dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, listed := range ids {
+		delete(dc.reserved, listed)
+	}
+	dropExpired(dc.reserved, p.now())
+	return len(ids) + len(dc.reserved), nil
 }
 
 // unreserve ends id's reservation in dir.

@@ -9,12 +9,14 @@ import (
 // by, a fixed set: why a token was refused (see refusalReason: no_token,
 // malformed, bad_signature, expired, …), or why a valid token may not act
 // on an upload (not_found: not its upload; forbidden: its role may not do
-// that). Counters carry no token, user or upload.
+// that), or why a download link was refused (bad_link: forged, altered,
+// for another upload or not a GET; link_expired). Counters carry no
+// token, user or upload.
 var RefusalReasons = [...]string{
 	"no_token", "malformed", "bad_signature", "expired", "not_yet_valid",
 	"issued_in_the_future", "wrong_audience", "wrong_issuer", "missing_iss_or_aud",
 	"wrong_algorithm", "no_account", "bad_claim", "invalid",
-	"not_found", "forbidden",
+	"not_found", "forbidden", "bad_link", "link_expired",
 }
 
 // refusals counts refused requests by RefusalReasons.
@@ -53,8 +55,12 @@ func accessReason(code string) string {
 	switch code {
 	case errNotFound.ErrorCode:
 		return "not_found"
-	case errGuestCannotDownload.ErrorCode, errOwnerReadOnly.ErrorCode:
+	case errGuestCannotDownload.ErrorCode, errOwnerReadOnly.ErrorCode, errGuestCannotList.ErrorCode:
 		return "forbidden"
+	case errBadLink.ErrorCode:
+		return "bad_link"
+	case errLinkExpired.ErrorCode:
+		return "link_expired"
 	}
 	return ""
 }

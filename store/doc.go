@@ -37,6 +37,12 @@
 // without authentication. Decrypt verifies a spooled copy of the
 // ciphertext before it writes a byte.
 //
+// Listings: ListUploads pages the uploads under a few id prefixes (an
+// account's home and its shares), newest .info first, with an opaque
+// cursor; it lists the backend once per page, keeping only the page in
+// memory, and reads the .info of the uploads of the page only. Every
+// upload records when it was created in Storage["Created"].
+//
 // Memory does not grow with upload size or count: a request holds one copy
 // buffer; part data lives in spool files; the limiter bounds part uploads.
 package store

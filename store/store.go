@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -143,6 +144,9 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 			storage[k] = v
 		}
 	}
+	// When the upload was created, for listings (ListUploads); like the
+	// rest of Storage it is plain and unauthenticated.
+	storage[StorageCreated] = time.Now().UTC().Format(time.RFC3339)
 	info := &infoFile{
 		ID: fi.ID, Size: fi.Size, SizeIsDeferred: fi.SizeIsDeferred,
 		Storage: storage,

@@ -1,6 +1,13 @@
 // Package web holds tusvault's HTTP routes beside the tus handler: the
-// RAM status of the system it replaces, Prometheus metrics, health and
-// readiness, and pprof.
+// upload page, the RAM status of the system it replaces, Prometheus
+// metrics, health and readiness, and pprof. The page's JSON API is
+// package web/api.
+//
+//	GET /                    the upload page (Page, page.go): index.html of
+//	                         the embedded web/dist, never cached
+//	GET /<file>              its other files: assets/* (content-hashed, as
+//	                         Vite builds them) cached for a year, the rest
+//	                         revalidated by ETag
 //
 //	GET /upload/ram-status   JSON: ram_used_mb, ram_limit_mb, ram_free_mb (the
 //	                         old system's fields), go_heap_mb, go_memlimit_mb,
@@ -19,4 +26,13 @@
 // status, the metrics and pprof need "Authorization: Bearer <token>";
 // health and readiness stay open for load balancers. No label or field
 // carries an upload id, a user, a share or a file name.
+//
+// The page's answers carry a Content-Security-Policy that allows only
+// its own files (default-src 'self', no inline script or style, images
+// also from blob: and data:, connections to itself and PageConfig's
+// ConnectSrc), X-Content-Type-Options: nosniff, Referrer-Policy:
+// no-referrer (its bearer token lives in the URL fragment) and
+// X-Frame-Options: DENY. web/dist holds a placeholder that shows what
+// /api/session says; the page's npm build replaces it (its output goes
+// to web/dist, index.html at the root, hashed assets under assets/).
 package web

@@ -83,6 +83,11 @@ type Config struct {
 	// (exthooks.go).
 	hookFlags
 
+	// Web page options: -web-chunk-size (default 0), -web-retry-delays
+	// (default 0s,1s,3s,10s,30s,1m,2m), -web-token-refresh-url (default
+	// "") (web.go).
+	webFlags
+
 	// Monitoring and logging options (package web serves the routes).
 	ShowGreeting          bool   // -show-greeting, default true
 	ShowVersion           bool   // -version, default false
@@ -122,6 +127,7 @@ func defaultConfig() Config {
 		PartSize:                     defaultPartSize,
 		ConcurrentPartUploads:        defaultConcurrentPartUploads,
 		hookFlags:                    defaultHookFlags(),
+		webFlags:                     defaultWebFlags(),
 		ShowGreeting:                 true,
 		Verbose:                      true,
 		ShowStartupLogs:              true,
@@ -200,6 +206,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.hookFlags.validate(); err != nil {
+		return err
+	}
+	if err := c.webFlags.validate(); err != nil {
 		return err
 	}
 	if c.ExpireAfter < 0 {

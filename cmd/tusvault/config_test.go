@@ -102,6 +102,9 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 		"public-prefix":           "public",
 		"status-token-file":       "",
 		"ram-limit-mb":            "0",
+		"web-chunk-size":          "0",
+		"web-retry-delays":        "0s,1s,3s,10s,30s,1m,2m",
+		"web-token-refresh-url":   "",
 	} {
 		if f := fs.Lookup(name); f == nil || f.DefValue != want {
 			t.Errorf("-%s: got %v, want default %q", name, f, want)
@@ -130,6 +133,7 @@ func TestParseConfigNoFlags(t *testing.T) {
 			HooksHTTPRetry: 3, HooksHTTPBackoff: time.Second, HooksHTTPTimeout: 15 * time.Second, HooksHTTPSizeLimit: 5120,
 			HooksGRPCRetry: 3, HooksGRPCBackoff: time.Second,
 		},
+		webFlags: webFlags{WebRetryDelays: durationList{0, time.Second, 3 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -183,6 +187,13 @@ func TestParseConfig(t *testing.T) {
 			return c.FilelockHolderPollInterval == time.Second && c.FilelockAcquirerPollInterval == 500*time.Millisecond
 		}},
 		{[]string{"-version"}, func(c Config) bool { return c.ShowVersion }},
+		{[]string{"-web-chunk-size", "95MiB", "-web-retry-delays", "0, 500ms,5s,1h", "-web-token-refresh-url", "/app/token"}, func(c Config) bool {
+			return c.WebChunkSize == 95<<20 && reflect.DeepEqual(c.WebRetryDelays, durationList{0, 500 * time.Millisecond, 5 * time.Second, time.Hour}) &&
+				c.WebTokenRefreshURL == "/app/token"
+		}},
+		{[]string{"-web-retry-delays", "", "-web-token-refresh-url", "https://app.example.com/tusvault/token?x=1"}, func(c Config) bool {
+			return c.WebRetryDelays != nil && len(c.WebRetryDelays) == 0 && c.WebTokenRefreshURL == "https://app.example.com/tusvault/token?x=1"
+		}},
 	}
 	for _, tt := range tests {
 		c, err := parseConfig(tt.args)
@@ -234,6 +245,19 @@ func TestParseConfigRejects(t *testing.T) {
 		{[]string{"-concurrent-part-uploads", "0"}, "-concurrent-part-uploads"},
 		{[]string{"-disable-concatenation=false"}, "-disable-concatenation"},
 		{[]string{"-verbose=maybe"}, "-verbose"},
+		{[]string{"-web-chunk-size", "1000"}, "-web-chunk-size"},
+		{[]string{"-web-chunk-size", "-1"}, "-web-chunk-size"},
+		{[]string{"-web-retry-delays", "1s,soon"}, "-web-retry-delays"},
+		{[]string{"-web-retry-delays", "-1s"}, "-web-retry-delays"},
+		{[]string{"-web-retry-delays", "2h"}, "-web-retry-delays"},
+		{[]string{"-web-retry-delays", "1s,,2s"}, "-web-retry-delays"},
+		{[]string{"-web-retry-delays", strings.Repeat("1s,", 40) + "1s"}, "-web-retry-delays"},
+		{[]string{"-web-token-refresh-url", "token"}, "-web-token-refresh-url"},
+		{[]string{"-web-token-refresh-url", "//evil.example/token"}, "-web-token-refresh-url"},
+		{[]string{"-web-token-refresh-url", "javascript:alert(1)"}, "-web-token-refresh-url"},
+		{[]string{"-web-token-refresh-url", "https://user:pw@app.example/token"}, "-web-token-refresh-url"},
+		{[]string{"-web-token-refresh-url", "/token#x"}, "-web-token-refresh-url"},
+		{[]string{"-web-token-refresh-url", "/a b"}, "-web-token-refresh-url"},
 		{[]string{"-no-such-flag"}, "no-such-flag"},
 		{[]string{"stray"}, "stray"},
 	}

@@ -17,8 +17,10 @@
 // flags, the -s3-* flags and the -hooks-* flags), so that a tusd command
 // line works unchanged where the feature exists (with -auth=none, since
 // tusd's uploads are open); tusvault adds -keyring, -spool-dir,
-// -expire-after, -s3-sdk-checksums and the auth and routing flags
-// (-auth, -auth-*, -home-max-size, -guest-max-size, the route prefixes),
+// -expire-after, -s3-sdk-checksums, the auth and routing flags
+// (-auth, -auth-*, -home-max-size, -guest-max-size, the route prefixes)
+// and the web page flags (-web-chunk-size, -web-retry-delays,
+// -web-token-refresh-url),
 // and keeps -part-size and -concurrent-part-uploads as aliases of
 // -s3-part-size and -s3-concurrent-part-uploads. Concatenation is not
 // supported yet; only one hook backend may be given (tusd silently picks
@@ -75,7 +77,11 @@
 //     everything else logs through (log.go);
 //   - a mux that routes the base path, with and without its trailing slash,
 //     through http.StripPrefix and the policy's middleware to the handler,
-//     and shows a greeting at "/";
+//     and serves beside it the side routes (package web), the upload
+//     page's API at /api/session and /api/uploads (web/api) and, unless
+//     -show-greeting=false or the base path is "/", the upload page at
+//     "/" (web, from the embedded web/dist); the policy signs its
+//     download links with a key derived from the keyring's primary KEK;
 //   - an http.Server like tusd's, whose base context is cancelled with
 //     handler.ErrServerShutdown when shutdown starts, so that uploads in
 //     flight save what they received and are answered 503.
@@ -101,5 +107,6 @@
 // authflags.go and auth.go (the auth flags, keys and startup links),
 // service.go (store, policy and tusd handler), exthooks.go (the hook
 // flags and backends), locks.go (the flat file locker), token.go (the
-// token command), size.go (sizes with units).
+// token command), size.go (sizes with units), web.go (the web page
+// flags).
 package main

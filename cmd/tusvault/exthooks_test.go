@@ -217,7 +217,7 @@ func TestServeHTTPHooks(t *testing.T) {
 		t.Errorf("post-finish event: %+v", up)
 	}
 	for k := range up.Storage {
-		if !slices.Contains([]string{"Type", "Bucket", "Key", "Route", "Owner", "Share", "Tag"}, k) {
+		if !slices.Contains([]string{"Type", "Bucket", "Key", "Route", "Owner", "Share", "Tag", "Created"}, k) {
 			t.Errorf("post-finish Storage carries %q", k)
 		}
 	}

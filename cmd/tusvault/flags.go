@@ -81,8 +81,9 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.IntVar(&c.ConcurrentPartUploads, "concurrent-part-uploads", c.ConcurrentPartUploads, "Same as -s3-concurrent-part-uploads")
 	})
 	c.hookFlags.register(fs, group)
+	group("Web page options", func() { c.webFlags.register(fs) })
 	group("Monitoring, logging options", func() {
-		fs.BoolVar(&c.ShowGreeting, "show-greeting", c.ShowGreeting, "Show the greeting message for GET requests to the root path")
+		fs.BoolVar(&c.ShowGreeting, "show-greeting", c.ShowGreeting, "Serve the upload page at the root path (and its files beside it); false: none")
 		fs.BoolVar(&c.ShowVersion, "version", c.ShowVersion, "Print tusvault version information")
 		fs.BoolVar(&c.Verbose, "verbose", c.Verbose, "Enable verbose logging output")
 		fs.BoolVar(&c.ShowStartupLogs, "show-startup-logs", c.ShowStartupLogs, "Print details about tusvault's configuration during startup")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tusvault/tusvault/internal/sysmem"
 	"github.com/tusvault/tusvault/web"
+	"github.com/tusvault/tusvault/web/api"
 )
 
 // statusAuth words how the status routes are protected, for the startup
@@ -95,6 +96,10 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 
 	mux := newMux(cfg, svc.handler())
 	routes.Register(mux)
+	if err := registerPage(mux, cfg, svc, out); err != nil {
+		ln.Close()
+		return err
+	}
 	server := newHTTPServer(mux, cfg, tlsCfg)
 	server.ErrorLog = slog.NewLogLogger(out.log.Handler(), slog.LevelWarn)
 	if m := routes.Metrics(); m != nil {
@@ -170,7 +175,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 }
 
 // newMux routes the base path, with and without its trailing slash, through
-// http.StripPrefix to h (service.handler), and shows the greeting at "/".
+// http.StripPrefix to h (service.handler).
 func newMux(cfg Config, h http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	if cfg.BasePath == "/" {
@@ -181,29 +186,50 @@ func newMux(cfg Config, h http.Handler) *http.ServeMux {
 	without := strings.TrimSuffix(with, "/")
 	mux.Handle(with, http.StripPrefix(with, h))
 	mux.Handle(without, http.StripPrefix(without, h))
-	if cfg.ShowGreeting {
-		mux.Handle("GET /{$}", greeting(cfg.BasePath))
-	}
 	return mux
 }
 
-// greeting is the plain-text page at "/".
-func greeting(basePath string) http.Handler {
-	b := readBuildInfo()
-	text := fmt.Sprintf(`Welcome to tusvault
-===================
-
-tusvault is a tus 1.0 resumable upload server that encrypts every byte it
-stores.
-
-- %s - send your tus uploads to this endpoint (tus-js-client, Uppy, ...)
-
-Version = %s
-`, basePath, b.Version)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, text)
+// registerPage adds the upload page's API (/api/session, /api/uploads)
+// and, with -show-greeting and a base path other than "/" (which the tus
+// handler then owns), the page itself at "/" (package web).
+func registerPage(mux *http.ServeMux, cfg Config, svc *service, out *output) error {
+	a, err := api.New(api.Config{
+		Policy:          svc.policy,
+		Uploads:         svc.store,
+		BasePath:        cfg.basePath(),
+		MaxSize:         cfg.MaxSize,
+		ChunkSize:       int64(cfg.WebChunkSize),
+		RetryDelays:     []time.Duration(cfg.WebRetryDelays),
+		TokenRefreshURL: cfg.WebTokenRefreshURL,
+		DisableDownload: cfg.DisableDownload,
+		Logger:          out.log,
 	})
+	if err != nil {
+		return err
+	}
+	a.Register(mux)
+	if !cfg.ShowGreeting || cfg.BasePath == "/" {
+		out.startup("Serving the upload page's API at %s and %s; no page at / (%s).", api.SessionPath, api.UploadsPath, noPageReason(cfg))
+		return nil
+	}
+	var connect []string
+	if origin, _ := refreshOrigin(cfg.WebTokenRefreshURL); origin != "" {
+		connect = append(connect, origin)
+	}
+	page, err := web.NewPage(web.PageConfig{ConnectSrc: connect})
+	if err != nil {
+		return err
+	}
+	page.Register(mux)
+	out.startup("Serving the upload page at / and its API at %s and %s.", api.SessionPath, api.UploadsPath)
+	return nil
+}
+
+func noPageReason(cfg Config) string {
+	if !cfg.ShowGreeting {
+		return "-show-greeting=false"
+	}
+	return "the base path is /"
 }
 
 // newHTTPServer returns the server, set up like tusd's: header and idle

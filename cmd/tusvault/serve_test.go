@@ -198,26 +198,73 @@ func TestServeGreetingAndBasePath(t *testing.T) {
 	checkTusOptions(t, do(t, nil, http.MethodOptions, s.url))
 	checkTusOptions(t, do(t, nil, http.MethodOptions, s.url+"/"))
 
+	// The upload page at "/", its API telling the page the base path.
 	resp, err := http.Get(root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "tusvault") || !strings.Contains(string(body), "/uploads") {
-		t.Errorf("greeting: %s %q", resp.Status, body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "app.js") || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("page: %s %v %q", resp.Status, resp.Header, body)
+	}
+	var session struct{ Endpoint string }
+	getJSON(t, root+"api/session", devToken(t, s), &session)
+	if session.Endpoint != "/uploads/" {
+		t.Errorf("the session's endpoint is %q", session.Endpoint)
 	}
 	if resp := do(t, nil, http.MethodGet, root+"elsewhere"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /elsewhere: %s, want 404", resp.Status)
 	}
 }
 
+// -show-greeting=false: no page at "/" (its API stays).
 func TestServeNoGreeting(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "-show-greeting=false")
 	root := strings.TrimSuffix(s.url, "/files/") + "/"
-	if resp := do(t, nil, http.MethodGet, root); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /: %s, want 404", resp.Status)
+	for _, p := range []string{"", "app.js"} {
+		if resp := do(t, nil, http.MethodGet, root+p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /%s: %s, want 404", p, resp.Status)
+		}
+	}
+	var session struct{ Kind string }
+	getJSON(t, root+"api/session", devToken(t, s), &session)
+	if session.Kind != "home" {
+		t.Errorf("session %+v", session)
+	}
+}
+
+// devToken is the token of the home link the server printed.
+func devToken(t *testing.T, s *server) string {
+	t.Helper()
+	m := homeLink.FindStringSubmatch(s.stdout.String())
+	if m == nil {
+		t.Fatalf("no home link in:\n%s", s.stdout)
+	}
+	return m[2]
+}
+
+// getJSON GETs u with the bearer token tok, requires 200 and decodes the
+// JSON body into v.
+func getJSON(t *testing.T, u, tok string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %q", u, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v in %q", u, err, body)
 	}
 }
 
@@ -228,6 +275,15 @@ func TestServeRootBasePath(t *testing.T) {
 		t.Fatalf("upload URL %q", s.url)
 	}
 	checkTusOptions(t, do(t, nil, http.MethodOptions, s.url))
+	// The tus handler owns every path: no page, but the API's exact paths.
+	if resp := do(t, nil, http.MethodGet, s.url); resp.Header.Get("Content-Security-Policy") != "" {
+		t.Errorf("GET / served the page: %s %v", resp.Status, resp.Header)
+	}
+	var session struct{ Endpoint string }
+	getJSON(t, s.url+"api/session", devToken(t, s), &session)
+	if session.Endpoint != "/" {
+		t.Errorf("session endpoint %q", session.Endpoint)
+	}
 }
 
 func TestServeGracefulShutdown(t *testing.T) {

@@ -58,6 +58,10 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		return nil, err
 	}
 	cors := corsConfig(cfg)
+	linkKey, err := st.LinkKey()
+	if err != nil {
+		return nil, fmt.Errorf("download links: %w", err)
+	}
 	policy, err := hooks.New(hooks.Config{
 		Auth:         auth.verifier,
 		HomePrefix:   cfg.HomePrefix,
@@ -68,6 +72,7 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		Uploads:      st,
 		Cors:         cors,
 		Logger:       out.log,
+		LinkKey:      linkKey,
 	})
 	if err != nil {
 		return nil, err
