@@ -12,11 +12,19 @@ import (
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
-// copyBufSize is the size of the one buffer a request uses to read,
-// encrypt and spool its body.
-const copyBufSize = 64 << 10
+// A request reads, encrypts and spools its body through one buffer: a
+// small one first, which a slow client (most reads short) keeps for its
+// whole request, and a large one as soon as a read fills the small one.
+// Many slow clients thus hold little memory, and fast ones few syscalls.
+const (
+	smallBufSize = 16 << 10
+	copyBufSize  = 64 << 10
+)
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+var (
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+	copyBufs  = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+)
 
 // WriteChunk implements handler.Upload. It persists a fresh segment, then
 // encrypts the body at its offset into spooled parts, uploads full parts
@@ -108,8 +116,8 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 		return 0, err
 	}
 	stream := crypt.NewStream(block, iv, offset)
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
+	bp, pool := smallBufs.Get().(*[]byte), &smallBufs
+	defer func() { pool.Put(bp) }()
 	buf := *bp
 	var n int64
 	for {
@@ -124,6 +132,11 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 		}
 		if rerr != nil {
 			return n, nil
+		}
+		if k == len(buf) && pool == &smallBufs {
+			pool.Put(bp)
+			bp, pool = copyBufs.Get().(*[]byte), &copyBufs
+			buf = *bp
 		}
 	}
 }
