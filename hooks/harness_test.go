@@ -61,6 +61,10 @@ type options struct {
 	edPub  crypto.PublicKey
 	// logger is the policy's (default: discard).
 	logger *slog.Logger
+	// experimental turns on tusd's EnableExperimentalProtocol (the IETF
+	// draft) in tusd and the policy; maxSize is tusd's MaxSize.
+	experimental bool
+	maxSize      int64
 }
 
 // env is the stack cmd builds, served on loopback:
@@ -137,7 +141,7 @@ func newEnv(t *testing.T, o options) *env {
 	}
 	p, err := hooks.New(hooks.Config{
 		Auth: v, HomeMaxSize: o.homeMax, GuestMaxSize: o.guestMax, Uploads: st, Cors: o.cors,
-		Logger: logger,
+		Logger: logger, EnableExperimentalProtocol: o.experimental, MaxSize: o.maxSize,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +155,7 @@ func newEnv(t *testing.T, o options) *env {
 	h, err := tushooks.NewHandlerWithHooks(&handler.Config{
 		BasePath: "/files/", StoreComposer: composer, DisableConcatenation: true,
 		UploadProgressInterval: o.progress, Cors: o.cors,
+		EnableExperimentalProtocol: o.experimental, MaxSize: o.maxSize,
 		Logger: xslog.New(xslog.NewTextHandler(io.Discard, nil)),
 	}, hh, events)
 	if err != nil {

@@ -68,6 +68,9 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		Uploads:      st,
 		Cors:         cors,
 		Logger:       out.log,
+
+		EnableExperimentalProtocol: cfg.EnableExperimentalProtocol,
+		MaxSize:                    cfg.MaxSize,
 	})
 	if err != nil {
 		return nil, err
@@ -98,6 +101,7 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		StoreComposer:                    composer,
 		MaxSize:                          cfg.MaxSize,
 		BasePath:                         cfg.basePath(),
+		EnableExperimentalProtocol:       cfg.EnableExperimentalProtocol,
 		DisableDownload:                  cfg.DisableDownload,
 		DisableTermination:               cfg.DisableTermination,
 		DisableConcatenation:             true,
