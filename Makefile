@@ -3,14 +3,17 @@
 # startup links with dev tokens); `make test` runs
 # every test, first installing what the tests need: into ./bin versitygw,
 # the real S3 server the S3 tests start on a loopback port, and tusd, the
-# reference of the reduced benchmark run in internal/bench; and Debian's
+# reference of the reduced benchmark run in internal/bench; Debian's
 # prometheus, which internal/promtest starts on a loopback port to check
-# the Grafana dashboard against.
+# the Grafana dashboard against; and the npm packages of internal/jsclient
+# (tus-js-client, run in Node against the binary), with Debian's nodejs
+# and npm when node is missing.
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSITYGW_VERSION := v1.8.0
 TUSD_VERSION := v2.9.1
 PROMETHEUS := /usr/bin/prometheus
+JSCLIENT := internal/jsclient
 
 .PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard
 
@@ -47,7 +50,21 @@ $(BIN)/tusd:
 
 # ./internal/... includes the reduced run of bench-s3 (internal/bench
 # TestSmallRun, well under a minute): it builds tusvault from the tree.
-test: vet tools $(PROMETHEUS)
+# internal/jsclient's packages (package-lock.json): npm ci when
+# node_modules is missing or older than the lock file. Node and npm are
+# Debian's when missing (nodejs 18 on bookworm; tus-js-client needs 18 or
+# later), as root; otherwise it says so and stops.
+$(JSCLIENT)/node_modules/.package-lock.json: $(JSCLIENT)/package-lock.json
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "node/npm are missing: install them with 'sudo apt-get install -y nodejs npm', then run make test again"; exit 1; fi; \
+	  ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
+	fi
+	npm ci --prefix $(JSCLIENT)
+	@touch $@
+
+test: vet tools $(PROMETHEUS) $(JSCLIENT)/node_modules/.package-lock.json
 	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
 

@@ -269,8 +269,13 @@ func (d *dispositionWriter) fix() {
 	}
 }
 
+// WriteHeader fixes the header before the final answer. An informational
+// (1xx) answer, such as the 104 tusd sends on an IETF draft creation, goes
+// out with the header as it is and leaves the final one to fix.
 func (d *dispositionWriter) WriteHeader(code int) {
-	d.fix()
+	if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
+		d.fix()
+	}
 	d.ResponseWriter.WriteHeader(code)
 }
 
@@ -304,7 +309,9 @@ func rewriteDisposition(cd string) string {
 }
 
 // serveStoredHead answers the share owner's HEAD from the stored state,
-// with the headers tusd's HEAD sends, without taking the upload's lock.
+// with the headers tusd's HEAD sends, without taking the upload's lock: in
+// the IETF draft form (draftVersion) a 204 with Upload-Complete, as tusd
+// answers it, else tus 1.0's 200.
 func (p *Policy) serveStoredHead(w http.ResponseWriter, r *http.Request, id string) {
 	fi, err := p.cfg.Uploads.Peek(r.Context(), id)
 	if err != nil {
@@ -313,9 +320,15 @@ func (p *Policy) serveStoredHead(w http.ResponseWriter, r *http.Request, id stri
 	}
 	h := w.Header()
 	p.corsHeaders(h, r)
-	h.Set("Tus-Resumable", "1.0.0")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Upload-Offset", strconv.FormatInt(fi.Offset, 10))
+	if v := p.draftVersion(r.Header); v != "" {
+		p.draftHeadHeaders(h, v, fi)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.Set("Tus-Resumable", "1.0.0")
 	if len(fi.MetaData) != 0 {
 		h.Set("Upload-Metadata", handler.SerializeMetadataHeader(fi.MetaData))
 	}

@@ -44,6 +44,25 @@
 // waits for a complete upload (423 while a request holds it), since tusd
 // asks the lock holder to let go on every request it serves.
 //
+// # The IETF draft
+//
+// With Config.EnableExperimentalProtocol (tusd's EnableExperimentalProtocol,
+// -enable-experimental-protocol), tusd also serves the IETF resumable
+// upload draft, interop versions 3 to 6: requests with an
+// Upload-Draft-Interop-Version header and without Tus-Resumable. Its
+// methods are tus 1.0's, so the Middleware and PreCreate apply unchanged:
+// a creation (a POST on the base path, possibly carrying the whole body
+// and Upload-Complete: ?1, answered with a 104 that carries the Location
+// before the body is read) needs a live token and is routed and limited
+// (the size from Upload-Length or, for a complete creation, from
+// Content-Length); HEAD, PATCH, GET and DELETE follow the access table and
+// the resume grace. What differs is in draft.go: the answers the
+// Middleware writes itself (refusals, the share owner's HEAD) are in the
+// draft form, as tusd's are; and tusd ignores Upload-Metadata in that form, so
+// PreCreate stores the client's Upload-Metadata when it sends one (as
+// tus-js-client does) and checks a guest token's types against the
+// filetype that is stored.
+//
 // # External hooks
 //
 // HookHandler wraps a tusd hook backend (pkg/hooks/http, grpc, file,

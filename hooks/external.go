@@ -27,8 +27,9 @@ const freshInfoTimeout = 30 * time.Second
 //   - pre-create runs PreCreate first; its refusal rejects the upload with
 //     its own status and body. Then, if the user enabled pre-create, the
 //     external hook sees the event with our upload id and Storage set (tusd
-//     itself would pass an empty id) and may reject it (tusd's 400
-//     ERR_UPLOAD_REJECTED unless its HTTPResponse says otherwise), add to
+//     itself would pass an empty id) and the metadata to be stored (see
+//     creationMetadata for the IETF draft form), and may reject it (tusd's
+//     400 ERR_UPLOAD_REJECTED unless its HTTPResponse says otherwise), add to
 //     the HTTP response, or replace the metadata; changes to the id or to
 //     Storage are ignored (and logged). An external hook that fails is a
 //     500 with a generic body.
@@ -100,6 +101,9 @@ func (h *Hooks) preCreate(ev handler.HookEvent) (tushooks.HookResponse, error) {
 	}
 	ev.Upload.ID = changes.ID
 	ev.Upload.Storage = maps.Clone(changes.Storage)
+	if changes.MetaData != nil { // a draft-form creation's Upload-Metadata
+		ev.Upload.MetaData = maps.Clone(changes.MetaData)
+	}
 	res, err := h.ext.InvokeHook(tushooks.HookRequest{Type: tushooks.HookPreCreate, Event: ev})
 	if err != nil {
 		h.p.unreserveID(changes.ID)

@@ -63,6 +63,10 @@ type options struct {
 	logger *slog.Logger
 	// noLinks leaves the policy without a download-link key.
 	noLinks bool
+	// experimental turns on tusd's EnableExperimentalProtocol (the IETF
+	// draft) in tusd and the policy; maxSize is tusd's MaxSize.
+	experimental bool
+	maxSize      int64
 }
 
 // env is the stack cmd builds, served on loopback:
@@ -151,6 +155,7 @@ func newEnv(t *testing.T, o options) *env {
 	p, err := hooks.New(hooks.Config{
 		Auth: v, HomeMaxSize: o.homeMax, GuestMaxSize: o.guestMax, Uploads: st, Cors: o.cors,
 		Logger: logger, LinkKey: linkKey, Now: e.now,
+		EnableExperimentalProtocol: o.experimental, MaxSize: o.maxSize,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +169,7 @@ func newEnv(t *testing.T, o options) *env {
 	h, err := tushooks.NewHandlerWithHooks(&handler.Config{
 		BasePath: "/files/", StoreComposer: composer, DisableConcatenation: true,
 		UploadProgressInterval: o.progress, Cors: o.cors,
+		EnableExperimentalProtocol: o.experimental, MaxSize: o.maxSize,
 		Logger: xslog.New(xslog.NewTextHandler(io.Discard, nil)),
 	}, hh, events)
 	if err != nil {

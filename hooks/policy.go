@@ -69,6 +69,17 @@ type Config struct {
 	// reservations. Default time.Now. (Tokens are checked on the
 	// Verifier's clock.)
 	Now func() time.Time
+	// EnableExperimentalProtocol is the tusd handler's setting of that
+	// name (-enable-experimental-protocol): with it, requests in the IETF
+	// draft form (draft.go) are authorized as tus 1.0 ones and the
+	// middleware's own answers to them are in the draft form, as tusd's
+	// are. Default false: tusd, and so the policy, treat every request as
+	// tus 1.0.
+	EnableExperimentalProtocol bool
+	// MaxSize is the tusd handler's MaxSize (-max-size), which tusd
+	// announces in the draft form's Upload-Limit; the share owner's HEAD,
+	// answered by the middleware, announces it alike. Default 0: none.
+	MaxSize int64
 }
 
 func (c *Config) validate() error {
@@ -89,7 +100,7 @@ func (c *Config) validate() error {
 	if c.HomePrefix == c.GuestPrefix || c.HomePrefix == c.PublicPrefix || c.GuestPrefix == c.PublicPrefix {
 		return errors.New("hooks: the home, guest and public prefixes must differ")
 	}
-	if c.HomeMaxSize < 0 || c.GuestMaxSize < 0 {
+	if c.HomeMaxSize < 0 || c.GuestMaxSize < 0 || c.MaxSize < 0 {
 		return errors.New("hooks: negative maximum upload size")
 	}
 	if c.Auth != nil && c.Uploads == nil {
@@ -244,13 +255,15 @@ func (p *Policy) logExpired(ctx context.Context, method string) {
 	p.log.WarnContext(ctx, "token refused", "reason", "expired", "method", method)
 }
 
-// refuse writes e as tusd would: status, Tus-Resumable, the "CODE:
-// message" body (none for HEAD), and CORS headers when the origin is
-// allowed.
+// refuse writes e as tusd would: status, Tus-Resumable (not in the IETF
+// draft form), the "CODE: message" body (none for HEAD), and CORS headers
+// when the origin is allowed.
 func (p *Policy) refuse(w http.ResponseWriter, r *http.Request, method string, e handler.Error) {
 	h := w.Header()
 	p.corsHeaders(h, r)
-	h.Set("Tus-Resumable", "1.0.0")
+	if p.draftVersion(r.Header) == "" {
+		h.Set("Tus-Resumable", "1.0.0")
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	for k, v := range e.HTTPResponse.Header {
 		h.Set(k, v)

@@ -14,7 +14,9 @@ import (
 // header strictly, verifies the creator's token, applies the route's
 // limits and hands out the upload id that carries the route. The route,
 // the owner and the share (real names, not segments) go to Storage, which
-// the store records in .info. Errors are handler.Error values.
+// the store records in .info. Errors are handler.Error values. A creation
+// in the IETF draft form is routed and limited alike; its metadata is
+// creationMetadata's.
 //
 // Limits: the smallest non-zero of the route's flag (HomeMaxSize,
 // GuestMaxSize) and the token's max_size bounds Upload-Length (413), and a
@@ -25,7 +27,7 @@ import (
 // stored.
 func (p *Policy) PreCreate(ev handler.HookEvent) (handler.HTTPResponse, handler.FileInfoChanges, error) {
 	var none handler.HTTPResponse
-	meta, err := ParseMetadata(ev.HTTPRequest.Header.Get("Upload-Metadata"))
+	meta, replace, err := p.creationMetadata(ev)
 	if err != nil {
 		return none, handler.FileInfoChanges{}, err
 	}
@@ -34,7 +36,11 @@ func (p *Policy) PreCreate(ev handler.HookEvent) (handler.HTTPResponse, handler.
 		ctx = context.Background()
 	}
 	if p.open() {
-		return none, p.changes(Route{Kind: RoutePublic, Rand: newRand()}, "", ""), nil
+		changes := p.changes(Route{Kind: RoutePublic, Rand: newRand()}, "", "")
+		if replace {
+			changes.MetaData = meta
+		}
+		return none, changes, nil
 	}
 	c, err := p.claims(ctx, ev.HTTPRequest.Header.Get("Authorization"))
 	if err != nil {
@@ -66,6 +72,9 @@ func (p *Policy) PreCreate(ev handler.HookEvent) (handler.HTTPResponse, handler.
 		return none, handler.FileInfoChanges{}, errFileType
 	}
 	changes := p.changes(rt, owner, share)
+	if replace {
+		changes.MetaData = meta
+	}
 	if c.MaxFiles > 0 {
 		if err := p.reserve(ctx, p.layout.dir(rt), changes.ID, c.MaxFiles); err != nil {
 			return none, handler.FileInfoChanges{}, p.asClientError(ctx, "count uploads", err)

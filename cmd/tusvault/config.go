@@ -43,10 +43,11 @@ type Config struct {
 	TLSMode     string // -tls-mode, default "tls12" (or "tls13", "tls12-strong")
 
 	// Upload protocol options.
-	DisableDownload      bool  // -disable-download, default false
-	DisableTermination   bool  // -disable-termination, default false
-	DisableConcatenation bool  // -disable-concatenation, always true for now
-	MaxSize              int64 // -max-size, default 0 (no limit)
+	EnableExperimentalProtocol bool  // -enable-experimental-protocol, default false (IETF draft)
+	DisableDownload            bool  // -disable-download, default false
+	DisableTermination         bool  // -disable-termination, default false
+	DisableConcatenation       bool  // -disable-concatenation, always true for now
+	MaxSize                    int64 // -max-size, default 0 (no limit)
 
 	// Auth and routing options: -auth (default "jwt"), -auth-secret-file,
 	// -auth-public-key-file, -auth-issuer, -auth-audience,

@@ -21,6 +21,7 @@ var tusdDefaults = map[string]string{
 	"tls-certificate":                 "",
 	"tls-key":                         "",
 	"tls-mode":                        "tls12",
+	"enable-experimental-protocol":    "false",
 	"disable-download":                "false",
 	"disable-termination":             "false",
 	"max-size":                        "0",
@@ -183,6 +184,7 @@ func TestParseConfig(t *testing.T) {
 			return c.PartSize == 5<<20 && c.ConcurrentPartUploads == 1
 		}},
 		{[]string{"-disable-concatenation"}, func(c Config) bool { return c.DisableConcatenation }},
+		{[]string{"-enable-experimental-protocol"}, func(c Config) bool { return c.EnableExperimentalProtocol }},
 		{[]string{"-filelock-holder-poll-interval", "1s", "-filelock-acquirer-poll-interval", "500ms"}, func(c Config) bool {
 			return c.FilelockHolderPollInterval == time.Second && c.FilelockAcquirerPollInterval == 500*time.Millisecond
 		}},

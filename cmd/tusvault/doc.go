@@ -13,8 +13,9 @@
 //	tusvault version | help
 //
 // The serve flags keep tusd's names, meanings and defaults (-host, -port,
-// -base-path, -upload-dir, -max-size, the CORS, TLS, timeout and logging
-// flags, the -s3-* flags and the -hooks-* flags), so that a tusd command
+// -base-path, -upload-dir, -max-size, -enable-experimental-protocol, the
+// CORS, TLS, timeout and logging flags, the -s3-* flags and the -hooks-*
+// flags), so that a tusd command
 // line works unchanged where the feature exists (with -auth=none, since
 // tusd's uploads are open); tusvault adds -keyring, -spool-dir,
 // -expire-after, -s3-sdk-checksums, the auth and routing flags

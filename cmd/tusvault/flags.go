@@ -46,6 +46,7 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.StringVar(&c.TLSMode, "tls-mode", c.TLSMode, "Specify which TLS mode to use; valid modes are tls13, tls12, and tls12-strong.")
 	})
 	group("Upload protocol options", func() {
+		fs.BoolVar(&c.EnableExperimentalProtocol, "enable-experimental-protocol", c.EnableExperimentalProtocol, "Enable support for the new resumable upload protocol draft from the IETF's HTTP working group, next to the current tus v1 protocol. (experimental and may be removed/changed in the future)")
 		fs.BoolVar(&c.DisableDownload, "disable-download", c.DisableDownload, "Disable the download endpoint")
 		fs.BoolVar(&c.DisableTermination, "disable-termination", c.DisableTermination, "Disable the termination endpoint")
 		fs.BoolVar(&c.DisableConcatenation, "disable-concatenation", c.DisableConcatenation, "Disable support for the concatenation extension (always disabled: tusvault does not support concatenation yet)")

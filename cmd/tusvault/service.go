@@ -73,6 +73,9 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		Cors:         cors,
 		Logger:       out.log,
 		LinkKey:      linkKey,
+
+		EnableExperimentalProtocol: cfg.EnableExperimentalProtocol,
+		MaxSize:                    cfg.MaxSize,
 	})
 	if err != nil {
 		return nil, err
@@ -103,6 +106,7 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		StoreComposer:                    composer,
 		MaxSize:                          cfg.MaxSize,
 		BasePath:                         cfg.basePath(),
+		EnableExperimentalProtocol:       cfg.EnableExperimentalProtocol,
 		DisableDownload:                  cfg.DisableDownload,
 		DisableTermination:               cfg.DisableTermination,
 		DisableConcatenation:             true,
