@@ -59,3 +59,21 @@ func TestLoadStatusToken(t *testing.T) {
 		t.Errorf("no file: %q, %v", tok, err)
 	}
 }
+
+// GOGC is 50 unless the environment sets it.
+func TestSetGOGC(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	if line := setGOGC(noEnv); line != "Set GOGC to 50 (set GOGC to override)." || debug.SetGCPercent(100) != 50 {
+		t.Errorf("default: %q", line)
+	}
+	env := func(k string) string {
+		if k == "GOGC" {
+			return "200"
+		}
+		return ""
+	}
+	if line := setGOGC(env); !strings.Contains(line, "GOGC=200 from the environment") || debug.SetGCPercent(100) != 100 {
+		t.Errorf("with GOGC set: %q", line)
+	}
+}

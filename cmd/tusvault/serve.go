@@ -40,6 +40,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return err
 	}
 	out.startup("%s", setGoMemLimit(lim, getenv))
+	out.startup("%s", setGOGC(getenv))
 	token, err := loadStatusToken(cfg.StatusTokenFile)
 	if err != nil {
 		return err
