@@ -21,6 +21,13 @@ import (
 // tusvault replaces served it.
 const RAMStatusPath = "/upload/ram-status"
 
+// HealthzPath and ReadyzPath are the paths of health (the process serves)
+// and readiness (it can serve uploads), always open.
+const (
+	HealthzPath = "/healthz"
+	ReadyzPath  = "/readyz"
+)
+
 // Config configures the routes. The zero value of every optional field
 // selects the default written beside it.
 type Config struct {
@@ -91,8 +98,8 @@ func (r *Routes) Metrics() *Metrics { return r.metrics }
 // Register adds the routes to mux.
 func (r *Routes) Register(mux *http.ServeMux) {
 	mux.Handle("GET "+RAMStatusPath, r.guard(http.HandlerFunc(r.serveRAMStatus)))
-	mux.HandleFunc("GET /healthz", serveHealthz)
-	mux.HandleFunc("GET /readyz", r.serveReadyz)
+	mux.HandleFunc("GET "+HealthzPath, serveHealthz)
+	mux.HandleFunc("GET "+ReadyzPath, r.serveReadyz)
 	if r.metrics != nil {
 		mux.Handle("GET "+r.cfg.MetricsPath, r.guard(r.metrics.handler()))
 	}

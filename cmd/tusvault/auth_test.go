@@ -41,7 +41,7 @@ func tokenHeader(tok string) http.Header {
 }
 
 func TestAuthFlags(t *testing.T) {
-	c, err := parseConfig(nil)
+	c, err := parseConfig(nil, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestAuthFlags(t *testing.T) {
 		{[]string{"-s3-bucket", "b", "-auth-public-key-file", "k.pem"}, func(c Config) bool { return true }},
 		{[]string{"-s3-bucket", "b", "-auth=none"}, func(c Config) bool { return c.open() }},
 	} {
-		c, err := parseConfig(tt.args)
+		c, err := parseConfig(tt.args, noEnv)
 		if err != nil {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
@@ -111,7 +111,7 @@ func TestAuthFlagsRejected(t *testing.T) {
 		{[]string{"-public-prefix", ""}, "-public-prefix"},
 		{[]string{"-guest-prefix", "home"}, "all different"},
 	} {
-		_, err := parseConfig(tt.args)
+		_, err := parseConfig(tt.args, noEnv)
 		if err == nil {
 			t.Errorf("%q: accepted", tt.args)
 			continue

@@ -96,14 +96,15 @@ func runCleanup(ctx context.Context, args []string, getenv func(string) string, 
 	fs := newSubFlagSet("cleanup")
 	sf.register(fs)
 	fs.DurationVar(&expireAfter, "expire-after", expireAfter, "Remove the unfinished uploads whose last write is older than this")
-	if err := parseNoArgs(fs, args, stdout, cleanupUsage); err != nil {
+	fromEnv, err := parseNoArgs(fs, args, stdout, cleanupUsage, getenv)
+	if err != nil {
 		return err
 	}
 	if err := sf.validate(); err != nil {
-		return usageError{fmt.Errorf("cleanup: %w", err)}
+		return usageError{fromEnv.explain(fmt.Errorf("cleanup: %w", err))}
 	}
 	if expireAfter <= 0 {
-		return usageError{fmt.Errorf("cleanup: invalid -expire-after %s: must be positive", expireAfter)}
+		return usageError{fromEnv.explain(fmt.Errorf("cleanup: invalid -expire-after %s: must be positive", expireAfter))}
 	}
 	st, _, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr), countProgress(stderr, "sweeping uploads"))
 	if err != nil {

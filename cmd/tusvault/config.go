@@ -144,8 +144,9 @@ func defaultConfig() Config {
 }
 
 // parseConfig parses the serve flags (args without the program name and
-// without the "serve" word) into a Config and validates it.
-func parseConfig(args []string) (Config, error) {
+// without the "serve" word) into a Config, sets those args leave unset
+// from their TUSVAULT_ variables in getenv (env.go), and validates it.
+func parseConfig(args []string, getenv func(string) string) (Config, error) {
 	c := defaultConfig()
 	fs, _ := c.newFlagSet()
 	if err := fs.Parse(args); err != nil {
@@ -154,8 +155,12 @@ func parseConfig(args []string) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if err := c.validate(); err != nil {
+	fromEnv, err := applyEnv(fs, getenv, fromEnvServe)
+	if err != nil {
 		return Config{}, err
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, fromEnv.explain(err)
 	}
 	return c, nil
 }

@@ -114,7 +114,7 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 }
 
 func TestParseConfigNoFlags(t *testing.T) {
-	got, err := parseConfig(nil)
+	got, err := parseConfig(nil, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestParseConfig(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		c, err := parseConfig(tt.args)
+		c, err := parseConfig(tt.args, noEnv)
 		if err != nil {
 			t.Errorf("%v: %v", tt.args, err)
 			continue
@@ -264,7 +264,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{[]string{"stray"}, "stray"},
 	}
 	for _, tt := range tests {
-		_, err := parseConfig(tt.args)
+		_, err := parseConfig(tt.args, noEnv)
 		if err == nil {
 			t.Errorf("%q: accepted", tt.args)
 			continue
@@ -339,7 +339,7 @@ func TestParseSubInterspersed(t *testing.T) {
 		fs := newSubFlagSet("decrypt")
 		var o string
 		fs.StringVar(&o, "o", "", "")
-		pos, err := parseSub(fs, tt.args, nil, "")
+		pos, _, err := parseSub(fs, tt.args, nil, "", noEnv)
 		if err != nil {
 			t.Errorf("%q: %v", tt.args, err)
 			continue

@@ -29,7 +29,7 @@ func runDecrypt(ctx context.Context, args []string, getenv func(string) string, 
 	fs := newSubFlagSet("decrypt")
 	sf.register(fs)
 	fs.StringVar(&out, "o", "", "Write the plaintext to this file instead of stdout (\"-\": stdout)")
-	pos, err := parseSub(fs, args, stdout, decryptUsage)
+	pos, fromEnv, err := parseSub(fs, args, stdout, decryptUsage, getenv)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func runDecrypt(ctx context.Context, args []string, getenv func(string) string, 
 		return usageError{errors.New("decrypt: want exactly one UPLOAD_ID (see tusvault decrypt -h)")}
 	}
 	if err := sf.validate(); err != nil {
-		return usageError{fmt.Errorf("decrypt: %w", err)}
+		return usageError{fromEnv.explain(fmt.Errorf("decrypt: %w", err))}
 	}
 	id := pos[0]
 

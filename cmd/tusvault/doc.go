@@ -10,6 +10,7 @@
 //	tusvault decrypt [flags] UPLOAD_ID  write a finished upload's plaintext
 //	tusvault cleanup [flags]            one expiry sweep of unfinished uploads
 //	tusvault token home|guest [flags]   mint a bearer token (JWT)
+//	tusvault healthcheck [flags]        GET /healthz of the local server (container HEALTHCHECK)
 //	tusvault version | help
 //
 // The serve flags keep tusd's names, meanings and defaults (-host, -port,
@@ -26,6 +27,16 @@
 // -s3-part-size and -s3-concurrent-part-uploads. Concatenation is not
 // supported yet; only one hook backend may be given (tusd silently picks
 // one).
+//
+// Every serve flag but -version can also be set by its variable
+// TUSVAULT_<FLAG> (-s3-bucket: TUSVAULT_S3_BUCKET), read through run's
+// getenv after the command line is parsed, for each flag the command line
+// left unset (env.go: applyEnv walks whatever flags the flag set holds, so
+// new flags need nothing more). The subcommands read the variables of the
+// serve flags they share in name and meaning (the storage flags, the auth
+// secret and claims, healthcheck's address), not those of their own flags.
+// Secrets stay in files (-auth-secret-file, -keyring, -status-token-file,
+// -tls-key): no variable holds one.
 //
 // The storage flags (storageFlags: -upload-dir, -keyring and the -s3-*
 // flags that say where the bucket is) are shared by serve, decrypt, keys
@@ -109,5 +120,6 @@
 // service.go (store, policy and tusd handler), exthooks.go (the hook
 // flags and backends), locks.go (the flat file locker), token.go (the
 // token command), size.go (sizes with units), web.go (the web page
-// flags).
+// flags), env.go (flags from TUSVAULT_ variables), healthcheck.go (the
+// healthcheck command).
 package main

@@ -60,7 +60,7 @@ func TestHookFlagsRejected(t *testing.T) {
 		{[]string{"-hooks-grpc-secure"}, "-hooks-grpc-server-tls-certificate"},
 		{[]string{"-progress-hooks-interval", "0s"}, "-progress-hooks-interval"},
 	} {
-		_, err := parseConfig(tt.args)
+		_, err := parseConfig(tt.args, noEnv)
 		if err == nil {
 			t.Errorf("%q: accepted", tt.args)
 			continue
@@ -70,7 +70,7 @@ func TestHookFlagsRejected(t *testing.T) {
 		}
 	}
 	c, err := parseConfig([]string{"-hooks-http", "https://hooks.example/tus", "-hooks-http-forward-headers", "X-A, Authorization",
-		"-hooks-enabled-events", "post-finish", "-progress-hooks-interval", "250ms"})
+		"-hooks-enabled-events", "post-finish", "-progress-hooks-interval", "250ms"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,9 +141,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	switch args[0] {
 	case "init":
-		return runKeysInit(args[1:], stdout, stderr)
+		return runKeysInit(args[1:], getenv, stdout, stderr)
 	case "rotate":
-		return runKeysRotate(args[1:], stdout)
+		return runKeysRotate(args[1:], getenv, stdout)
 	case "rewrap":
 		return runKeysRewrap(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -156,10 +156,10 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 
 // runKeysInit creates a new keyring file (mode 0600), refusing to replace
 // an existing one, and prints its primary kid.
-func runKeysInit(args []string, stdout, stderr io.Writer) error {
+func runKeysInit(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := newSubFlagSet("keys init")
 	sf := localFlags(flags)
-	if err := parseNoArgs(flags, args, stdout, keysInitUsage); err != nil {
+	if _, err := parseNoArgs(flags, args, stdout, keysInitUsage, getenv); err != nil {
 		return err
 	}
 	path, err := filepath.Abs(sf.keyringPath())
@@ -181,10 +181,10 @@ func runKeysInit(args []string, stdout, stderr io.Writer) error {
 // runKeysRotate adds a new primary key to the keyring file and prints its
 // kid. Old keys stay, so existing uploads still decrypt; a running server
 // uses the new key after a restart.
-func runKeysRotate(args []string, stdout io.Writer) error {
+func runKeysRotate(args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := newSubFlagSet("keys rotate")
 	sf := localFlags(fs)
-	if err := parseNoArgs(fs, args, stdout, keysRotateUsage); err != nil {
+	if _, err := parseNoArgs(fs, args, stdout, keysRotateUsage, getenv); err != nil {
 		return err
 	}
 	path := sf.keyringPath()
@@ -209,11 +209,12 @@ func runKeysRewrap(ctx context.Context, args []string, getenv func(string) strin
 	sf := defaultStorageFlags()
 	fs := newSubFlagSet("keys rewrap")
 	sf.register(fs)
-	if err := parseNoArgs(fs, args, stdout, keysRewrapUsage); err != nil {
+	fromEnv, err := parseNoArgs(fs, args, stdout, keysRewrapUsage, getenv)
+	if err != nil {
 		return err
 	}
 	if err := sf.validate(); err != nil {
-		return usageError{fmt.Errorf("keys rewrap: %w", err)}
+		return usageError{fromEnv.explain(fmt.Errorf("keys rewrap: %w", err))}
 	}
 	st, kr, err := sf.openStore(ctx, getenv, sf.offlineLogger(stderr), countProgress(stderr, "re-wrapping upload keys"))
 	if err != nil {

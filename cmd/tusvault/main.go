@@ -53,8 +53,10 @@ func interruptContext() (context.Context, func()) {
 }
 
 // run is the whole program but the process: args[0] is the program name,
-// cancelling ctx asks for a graceful stop. getenv is the environment: the
-// S3 storage reads AWS_REGION through it (the AWS SDK reads the rest of its
+// cancelling ctx asks for a graceful stop. getenv is the environment: every
+// flag of serve, and those of the subcommands that share serve's, can be
+// set by a TUSVAULT_<FLAG> variable read through it (env.go); the S3
+// storage reads AWS_REGION through it (the AWS SDK reads the rest of its
 // default chain, credentials included, from the process environment).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
@@ -75,7 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "cleanup":
 		err = runCleanup(ctx, args, getenv, stdout, stderr)
 	case "token":
-		err = runToken(ctx, args, stdout)
+		err = runToken(ctx, args, getenv, stdout)
+	case "healthcheck":
+		err = runHealthcheck(ctx, args, getenv, stdout)
 	case "version":
 		if len(args) > 0 {
 			return usageError{fmt.Errorf("version: unexpected argument %q", args[0])}
@@ -101,7 +105,7 @@ func (u usageError) Unwrap() error { return u.err }
 
 // runServe parses the serve flags and serves until ctx is cancelled.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig(args)
+	cfg, err := parseConfig(args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(stdout)
 		return err
@@ -138,6 +142,8 @@ func runHelp(args []string, stdout io.Writer) error {
 		fmt.Fprint(stdout, cleanupUsage)
 	case "token", "token home", "token guest":
 		fmt.Fprint(stdout, tokenUsage)
+	case "healthcheck":
+		fmt.Fprint(stdout, healthcheckUsage)
 	case "version", "help":
 		printUsage(stdout)
 	default:
@@ -156,6 +162,7 @@ Usage:
   tusvault decrypt [flags] UPLOAD_ID     write a finished upload's plaintext (tag verified)
   tusvault cleanup [flags]               remove unfinished uploads idle for -expire-after (24h)
   tusvault token home|guest [flags]      print a home (account) or guest (share) token
+  tusvault healthcheck [flags]           GET /healthz of the local server, exit 0 if healthy (for containers)
   tusvault version                       print version information
   tusvault help [command]                show this help, or a command's
 
@@ -167,6 +174,14 @@ instance role).
 
 Uploads need a bearer token (Authorization: Bearer <JWT>) unless -auth=none:
 a home token for an account, or a guest token for a share (tusvault token).
+
+Every flag below (but -version) can also be set by a variable TUSVAULT_<FLAG>,
+upper case with underscores (-s3-bucket: TUSVAULT_S3_BUCKET; bools take
+1, true, 0, false...); a flag on the command line wins. The subcommands read
+the variables of the serve flags they share (-upload-dir, -keyring, -s3-*,
+-auth-secret-file, ...). Secrets are never values: they come from files
+(-auth-secret-file, -keyring, -status-token-file, -tls-key), such as
+container secret mounts.
 
 Flags of serve (tusd's names, meanings and defaults, plus the encryption,
 auth and routing options):
@@ -215,43 +230,62 @@ func newSubFlagSet(name string) *flag.FlagSet {
 }
 
 // parseSub parses a subcommand's flags, which may come before or after its
-// positional arguments (up to a "--"), and returns the positional ones. On
-// -h it prints usage and the flags to stdout and returns flag.ErrHelp.
-func parseSub(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) ([]string, error) {
+// positional arguments (up to a "--"), and returns the positional ones.
+// The flags the command line leaves unset that share a serve flag's name
+// and meaning are then set from their TUSVAULT_ variables in getenv
+// (fromEnvShared); the returned envSet says which, for the messages of
+// later checks. On -h it prints usage and the flags to stdout and returns
+// flag.ErrHelp.
+func parseSub(fs *flag.FlagSet, args []string, stdout io.Writer, usage string, getenv func(string) string) ([]string, envSet, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				fmt.Fprint(stdout, usage+"\nFlags:\n")
 				fs.VisitAll(func(f *flag.Flag) { printFlag(stdout, f) })
-				return nil, err
+				return nil, nil, err
 			}
-			return nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+			return nil, nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
 		}
 		consumed := len(args) - fs.NArg()
 		rest := fs.Args()
 		if consumed > 0 && args[consumed-1] == "--" {
-			return append(pos, rest...), nil
+			pos = append(pos, rest...)
+			break
 		}
 		if len(rest) == 0 {
-			return pos, nil
+			break
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+	fromEnv, err := applyEnv(fs, getenv, fromEnvShared(fs.Name()))
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
+	}
+	return pos, fromEnv, nil
 }
 
 // parseNoArgs is parseSub for a subcommand without positional arguments.
-func parseNoArgs(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) error {
-	pos, err := parseSub(fs, args, stdout, usage)
+func parseNoArgs(fs *flag.FlagSet, args []string, stdout io.Writer, usage string, getenv func(string) string) (envSet, error) {
+	pos, fromEnv, err := parseSub(fs, args, stdout, usage, getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pos) > 0 {
-		return usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])}
+		return nil, usageError{fmt.Errorf("%s: unexpected argument %q", fs.Name(), pos[0])}
 	}
-	return nil
+	return fromEnv, nil
 }
+
+// Version information set at link time, as the Dockerfile does:
+//
+//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=<sha> -X main.date=<RFC 3339>"
+//
+// Each one left empty comes from the build information Go records (the
+// module version and the VCS stamp, which builds outside a Git checkout,
+// such as a container build without .git, lack).
+var version, commit, date string
 
 // buildInfo is what the binary knows about its own build.
 type buildInfo struct {
@@ -260,10 +294,23 @@ type buildInfo struct {
 
 func readBuildInfo() buildInfo {
 	b := buildInfo{Version: "n/a", Commit: "n/a", Date: "n/a", Tusd: "n/a", Go: "n/a"}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return b
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		b.fromModule(bi)
 	}
+	if version != "" {
+		b.Version = version
+	}
+	if commit != "" {
+		b.Commit = commit
+	}
+	if date != "" {
+		b.Date = date
+	}
+	return b
+}
+
+// fromModule fills b from the build information Go records.
+func (b *buildInfo) fromModule(bi *debug.BuildInfo) {
 	b.Go = bi.GoVersion
 	if bi.Main.Version != "" {
 		b.Version = bi.Main.Version
@@ -281,7 +328,6 @@ func readBuildInfo() buildInfo {
 			b.Tusd = d.Version
 		}
 	}
-	return b
 }
 
 // printVersion prints tusd's three version lines plus the tusd and Go

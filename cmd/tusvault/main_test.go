@@ -45,7 +45,7 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		for _, want := range []string{"keys init", "keys rotate", "keys rewrap", "decrypt", "cleanup", "token home|guest", "version", "help"} {
+		for _, want := range []string{"keys init", "keys rotate", "keys rewrap", "decrypt", "cleanup", "token home|guest", "healthcheck", "version", "help"} {
 			if !strings.Contains(out, "tusvault "+want) {
 				t.Errorf("%v: usage does not list %q:\n%s", args, want, out)
 			}
@@ -80,6 +80,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{"keys", "init", "-h"}, {"help", "keys init"},
 		{"cleanup", "-h"}, {"help", "cleanup"},
 		{"token", "-h"}, {"help", "token"}, {"token", "home", "-h"}, {"token", "guest", "-h"}, {"help", "token guest"},
+		{"healthcheck", "-h"}, {"help", "healthcheck"},
 	} {
 		out, _, err := runCmd(t, args...)
 		if err != nil {
@@ -102,6 +103,27 @@ func TestVersion(t *testing.T) {
 				t.Errorf("%v: %q lacks %q", args, out, want)
 			}
 		}
+	}
+}
+
+// The version variables set at link time (-ldflags -X, as the Dockerfile
+// does) win over the build information; TestDockerfileBuild links them.
+func TestVersionLinked(t *testing.T) {
+	saved := [3]string{version, commit, date}
+	t.Cleanup(func() { version, commit, date = saved[0], saved[1], saved[2] })
+	version, commit, date = "v9.8.7", "0123abc", "2026-01-02T03:04:05Z"
+	out, _, err := runCmd(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Version: v9.8.7\n", "Commit: 0123abc\n", "Date: 2026-01-02T03:04:05Z\n", "Go: go1."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q lacks %q", out, want)
+		}
+	}
+	version, commit, date = "", "", ""
+	if b := readBuildInfo(); b.Version == "" || b.Version == "v9.8.7" {
+		t.Errorf("unlinked version %q, want the build information's", b.Version)
 	}
 }
 

@@ -59,7 +59,7 @@ func TestPartFlagAliases(t *testing.T) {
 		// One variable: the last one given wins.
 		{[]string{"-part-size", "6291456", "-s3-part-size", "7340032"}, 7 << 20, 4},
 	} {
-		c, err := parseConfig(tt.args)
+		c, err := parseConfig(tt.args, noEnv)
 		if err != nil {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
@@ -72,7 +72,7 @@ func TestPartFlagAliases(t *testing.T) {
 
 func TestParseStorageFlags(t *testing.T) {
 	c, err := parseConfig([]string{"-s3-bucket", "b", "-s3-endpoint", "http://127.0.0.1:9000", "-s3-object-prefix", "tv/",
-		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-expire-after", "2h", "-upload-dir", "/srv/tv", "-auth=none"})
+		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-expire-after", "2h", "-upload-dir", "/srv/tv", "-auth=none"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestStorageFlagsRejected(t *testing.T) {
 		{[]string{"-s3-concurrent-part-uploads", "0"}, "-s3-concurrent-part-uploads"},
 		{[]string{"-s3-region", "eu-west-1"}, "s3-region"},
 	} {
-		_, err := parseConfig(tt.args)
+		_, err := parseConfig(tt.args, noEnv)
 		if err == nil {
 			t.Errorf("%q: accepted", tt.args)
 			continue

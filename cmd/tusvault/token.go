@@ -68,7 +68,7 @@ func (t *tokenFlags) register(fs *flag.FlagSet, guest bool) {
 }
 
 // runToken implements `tusvault token home|guest`.
-func runToken(_ context.Context, args []string, stdout io.Writer) error {
+func runToken(_ context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || (args[0] != hooks.KindHome && args[0] != hooks.KindGuest) {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 			fmt.Fprint(stdout, tokenUsage)
@@ -81,7 +81,7 @@ func runToken(_ context.Context, args []string, stdout io.Writer) error {
 	var t tokenFlags
 	fs := newSubFlagSet("token " + kind)
 	t.register(fs, guest)
-	pos, err := parseSub(fs, args[1:], stdout, tokenUsage)
+	pos, fromEnv, err := parseSub(fs, args[1:], stdout, tokenUsage, getenv)
 	if err != nil {
 		return err
 	}
@@ -111,10 +111,10 @@ func runToken(_ context.Context, args []string, stdout io.Writer) error {
 		c.Subject = pos[0]
 	}
 	if t.secretFile != "" && t.keyFile != "" {
-		return usageError{errors.New("token: -auth-secret-file and -auth-private-key-file exclude each other")}
+		return usageError{fromEnv.explain(errors.New("token: -auth-secret-file and -auth-private-key-file exclude each other"))}
 	}
 	if t.keyFile != "" && t.encoding != hooks.SecretRaw {
-		return usageError{errors.New("token: -auth-secret-encoding applies to the secret file, not to -auth-private-key-file")}
+		return usageError{fromEnv.explain(errors.New("token: -auth-secret-encoding applies to the secret file, not to -auth-private-key-file"))}
 	}
 	signer, err := t.signer()
 	if err != nil {
