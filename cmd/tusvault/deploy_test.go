@@ -1,6 +1,6 @@
 package main
 
-// The recipes of deploy/ and render.yaml name services, files, flags and
+// The recipes of deploy/ (render.yaml among them) name services, files, flags and
 // variables; these tests check that each one exists, against the
 // repository and the real flag set, and that the configuration they give
 // tusvault passes its checks. Nothing here runs Docker, Render or systemd.
@@ -292,7 +292,7 @@ var renderServiceFields = []string{"type", "name", "runtime", "plan", "region", 
 
 func TestRenderBlueprint(t *testing.T) {
 	root := repoRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, "render.yaml"))
+	raw, err := os.ReadFile(filepath.Join(root, "deploy", "render.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestRenderBlueprint(t *testing.T) {
 			comments.WriteString(l + "\n")
 		}
 	}
-	r := readYAML(t, root, "render.yaml")
+	r := readYAML(t, root, filepath.Join("deploy", "render.yaml"))
 	services := listOf(r["services"])
 	if len(services) != 1 {
 		t.Fatalf("render.yaml: %d services, want the one web service", len(services))
