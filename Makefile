@@ -7,12 +7,15 @@
 # prometheus, which internal/promtest starts on a loopback port to check
 # the Grafana dashboard against; and the npm packages of internal/jsclient
 # (tus-js-client, run in Node against the binary), with Debian's nodejs
-# and npm when node is missing.
+# and npm when node is missing; and Debian's redis-server, which the
+# locker tests (store/lock) and the multi-instance tests (internal/e2e)
+# start on loopback ports of their own.
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSITYGW_VERSION := v1.8.0
 TUSD_VERSION := v2.9.1
 PROMETHEUS := /usr/bin/prometheus
+REDIS_SERVER := /usr/bin/redis-server
 JSCLIENT := internal/jsclient
 
 .PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard
@@ -45,6 +48,23 @@ $(PROMETHEUS):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
+# Debian's redis-server (7.0 on bookworm), for the Redis locker's tests:
+# only the binary is used, the tests start it on a free loopback port with
+# a temporary directory and no persistence. The package's service is not
+# started: a policy-rc.d that forbids it is in place during the install
+# (unless one exists already), and under a running systemd the unit is
+# disabled afterwards.
+$(REDIS_SERVER):
+	@if [ "$$(id -u)" != 0 ]; then echo "redis-server is missing: install it with 'sudo apt-get install -y redis-server' (the tests start their own; the service is not needed), then run make test again"; exit 1; fi
+	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update
+	@rc=/usr/sbin/policy-rc.d; own=; \
+	  if [ ! -e $$rc ]; then printf '#!/bin/sh\nexit 101\n' > $$rc && chmod 755 $$rc && own=1; fi; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }; st=$$?; \
+	  if [ -n "$$own" ]; then rm -f $$rc; fi; \
+	  if [ -d /run/systemd/system ]; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi; \
+	  exit $$st
+
 $(BIN)/tusd:
 	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
 
@@ -64,7 +84,7 @@ $(JSCLIENT)/node_modules/.package-lock.json: $(JSCLIENT)/package-lock.json
 	npm ci --prefix $(JSCLIENT)
 	@touch $@
 
-test: vet tools $(PROMETHEUS) $(JSCLIENT)/node_modules/.package-lock.json
+test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json
 	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -76,6 +75,10 @@ type Config struct {
 	// are. Default false: tusd, and so the policy, treat every request as
 	// tus 1.0.
 	EnableExperimentalProtocol bool
+	// Reservations keeps the max_files reservations. Default: in the
+	// process (one instance); several instances on one bucket share
+	// store/lock's Redis Reservations.
+	Reservations Reservations
 	// MaxSize is the tusd handler's MaxSize (-max-size), which tusd
 	// announces in the draft form's Upload-Limit; the share owner's HEAD,
 	// answered by the middleware, announces it alike. Default 0: none.
@@ -121,6 +124,9 @@ func (c *Config) validate() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Reservations == nil {
+		c.Reservations = newLocalReservations(c.Now)
+	}
 	return nil
 }
 
@@ -131,12 +137,6 @@ type Policy struct {
 	layout layout
 	log    *slog.Logger
 	now    func() time.Time
-
-	// counts holds, per account or share directory, the ids handed out by
-	// PreCreate for max_files that no listing has shown yet.
-	mu        sync.Mutex
-	counts    map[string]*dirCount
-	lastSweep time.Time
 
 	// refused counts refused requests by reason (Refusals).
 	refused refusals
@@ -152,7 +152,6 @@ func New(cfg Config) (*Policy, error) {
 		layout: layout{home: cfg.HomePrefix, guest: cfg.GuestPrefix, public: cfg.PublicPrefix},
 		log:    cfg.Logger,
 		now:    cfg.Now,
-		counts: map[string]*dirCount{},
 	}, nil
 }
 

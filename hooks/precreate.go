@@ -134,101 +134,39 @@ func typeAllowed(patterns []string, filetype string) bool {
 	return false
 }
 
-// max_files accounting. An id handed out by PreCreate is "reserved" until
-// the creation request ends (Middleware releases it: by then the .info
-// exists or the creation failed), until a listing shows it, or after
-// reservationTTL, whichever comes first. Counting and reserving happen
-// under one lock per directory, so concurrent creations for one share
-// cannot overshoot the limit.
-const reservationTTL = 2 * time.Minute
-
-type dirCount struct {
-	mu       sync.Mutex
-	refs     int                  // guarded by Policy.mu
-	reserved map[string]time.Time // id → expiry, guarded by mu
-}
-
-// acquireDir returns dir's counter; call the returned func when done.
-func (p *Policy) acquireDir(dir string) (*dirCount, func()) {
-	p.mu.Lock()
-	now := p.now()
-	if now.Sub(p.lastSweep) > reservationTTL {
-		p.lastSweep = now
-		for k, dc := range p.counts {
-			if dc.refs == 0 {
-				dropExpired(dc.reserved, now)
-				if len(dc.reserved) == 0 {
-					delete(p.counts, k)
-				}
-			}
-		}
-	}
-	dc := p.counts[dir]
-	if dc == nil {
-		dc = &dirCount{reserved: map[string]time.Time{}}
-		p.counts[dir] = dc
-	}
-	dc.refs++
-	p.mu.Unlock()
-	return dc, func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		// With no reference left nobody can hold dc.mu.
-		if dc.refs--; dc.refs == 0 && len(dc.reserved) == 0 {
-			delete(p.counts, dir)
-		}
-	}
-}
-
-func dropExpired(reserved map[string]time.Time, now time.Time) {
-	for id, exp := range reserved {
-		if now.After(exp) {
-			delete(reserved, id)
-		}
-	}
-}
-
-// reserve counts the uploads under dir and, below maxFiles, reserves id.
+// reserve counts the uploads under dir and, below maxFiles, reserves id
+// (Config.Reservations), linking the reservation to the creation request
+// so that Middleware ends it.
 func (p *Policy) reserve(ctx context.Context, dir, id string, maxFiles int) error {
-	dc, release := p.acquireDir(dir)
-	defer release()
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	n, err := p.count(ctx, dc, dir)
+	ok, err := p.cfg.Reservations.Reserve(ctx, dir, id, maxFiles, p.lister(dir))
 	if err != nil {
 		return err
 	}
-	if n >= maxFiles {
+	if !ok {
 		return errMaxFiles
 	}
-	dc.reserved[id] = p.now().Add(reservationTTL)
 	if h := creationFrom(ctx); h != nil {
 		h.set(dir, id)
 	}
 	return nil
 }
 
-// count is the number of uploads under dir for max_files: those listed
-// plus the reservations no listing shows yet. The caller holds dc.mu.
-func (p *Policy) count(ctx context.Context, dc *dirCount, dir string) (int, error) {
-	ids, err := p.cfg.Uploads.UploadIDs(ctx, dir)
-	if err != nil {
-		return 0, err
-	}
-	for _, listed := range ids {
-		delete(dc.reserved, listed)
-	}
-	dropExpired(dc.reserved, p.now())
-	return len(ids) + len(dc.reserved), nil
+// lister lists dir's stored uploads for the reservations.
+func (p *Policy) lister(dir string) func(context.Context) ([]string, error) {
+	return func(ctx context.Context) ([]string, error) { return p.cfg.Uploads.UploadIDs(ctx, dir) }
 }
 
-// unreserve ends id's reservation in dir.
+// releaseTimeout bounds ending a reservation, after its request.
+const releaseTimeout = 10 * time.Second
+
+// unreserve ends id's reservation in dir; a failure is logged (the
+// reservation then expires on its own).
 func (p *Policy) unreserve(dir, id string) {
-	dc, release := p.acquireDir(dir)
-	dc.mu.Lock()
-	delete(dc.reserved, id)
-	dc.mu.Unlock()
-	release()
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	if err := p.cfg.Reservations.Release(ctx, dir, id); err != nil {
+		p.log.WarnContext(ctx, "could not end a max_files reservation; it expires on its own", "id", id, "error", err)
+	}
 }
 
 // unreserveID ends the reservation of an id PreCreate handed out, if any.

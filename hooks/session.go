@@ -76,11 +76,7 @@ func (p *Policy) FilesLeft(ctx context.Context, c Claims) (left int, ok bool, er
 		return 0, false, nil
 	}
 	dir := p.layout.dir(Route{Kind: RouteGuest, Owner: Segment(c.Owner), Share: Segment(c.Share)})
-	dc, release := p.acquireDir(dir)
-	defer release()
-	dc.mu.Lock()
-	defer dc.mu.Unlock()
-	n, err := p.count(ctx, dc, dir)
+	n, err := p.cfg.Reservations.Count(ctx, dir, p.lister(dir))
 	if err != nil {
 		return 0, false, err
 	}

@@ -24,7 +24,20 @@ var (
 	// too many open files (503). Both are worth a retry.
 	errSpoolFull   = handler.NewError("ERR_INSUFFICIENT_STORAGE", "the server is out of local disk space for uploads; retry later", http.StatusInsufficientStorage)
 	errSpoolFailed = handler.NewError("ERR_LOCAL_STORAGE_UNAVAILABLE", "the server cannot write uploads to its local disk right now; retry later", http.StatusServiceUnavailable)
+	// errKeyUnavailable answers a request on an upload whose key id this
+	// process's keyring lacks: an instance started with another keyring
+	// than the one that wrapped the upload's key.
+	errKeyUnavailable = handler.NewError("ERR_KEY_UNAVAILABLE", "this server cannot decrypt the upload; its operator must give every instance the same keyring", http.StatusInternalServerError)
 )
+
+// missingKeyError says which key id of an upload the keyring lacks.
+type missingKeyError struct {
+	kid string
+	err error // wraps crypt.ErrUnknownKid
+}
+
+func (e *missingKeyError) Error() string { return e.err.Error() }
+func (e *missingKeyError) Unwrap() error { return e.err }
 
 // errTooLarge refuses an upload over the largest size its parts allow.
 func errTooLarge(limit int64) handler.Error {
@@ -60,15 +73,22 @@ func spoolClientError(err error) handler.Error {
 }
 
 // internal logs err with its context and returns the client error:
-// handler.Error values as they are, spool failures as 507 or 503, anything
+// handler.Error values as they are, spool failures as 507 or 503, a key id
+// the keyring lacks as errKeyUnavailable (logged with the kid), anything
 // else as the generic errInternal.
 func (s *Store) internal(ctx context.Context, op, id string, err error) error {
 	var herr handler.Error
 	if errors.As(err, &herr) {
 		return err
 	}
-	var serr *spoolError
+	var (
+		serr *spoolError
+		kerr *missingKeyError
+	)
 	switch {
+	case errors.As(err, &kerr):
+		s.cfg.Logger.ErrorContext(ctx, "the keyring lacks the upload's key: give every instance the same keyring", "op", op, "id", id, "kid", kerr.kid)
+		return errKeyUnavailable
 	case errors.As(err, &serr):
 		s.cfg.Logger.ErrorContext(ctx, "local spool failed", "op", op, "id", id, "error", err)
 		return spoolClientError(err)

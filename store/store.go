@@ -248,6 +248,13 @@ func (s *Store) load(ctx context.Context, key string) (*upload, error) {
 // unwrap recovers an upload's subkeys through the keyring.
 func (s *Store) unwrap(info *infoFile) (crypt.Subkeys, error) {
 	kek, err := s.cfg.Keyring.KEK(info.Enc.Kid)
+	if errors.Is(err, crypt.ErrUnknownKid) {
+		kid := info.Enc.Kid
+		if !crypt.ValidKid(kid) {
+			kid = fmt.Sprintf("(invalid id of %d bytes)", len(kid))
+		}
+		return crypt.Subkeys{}, &missingKeyError{kid: kid, err: err}
+	}
 	if err != nil {
 		return crypt.Subkeys{}, err
 	}
@@ -277,15 +284,26 @@ func (s *Store) AsServableUpload(u handler.Upload) handler.ServableUpload {
 // for it, and "not found" proves the backend answers.
 const readyProbeKey = "tusvault-ready-probe"
 
+// ReadyChecker is implemented by lockers that depend on a service (the
+// Redis locker): Store.Ready asks them too.
+type ReadyChecker interface {
+	Ready(ctx context.Context) error
+}
+
 // Ready reports whether the store can serve: the keyring's primary key is
-// loaded and the backend answers (a Head of readyProbeKey is not found,
-// or found, rather than failing).
+// loaded, the backend answers (a Head of readyProbeKey is not found, or
+// found, rather than failing) and so does the locker's service, if any.
 func (s *Store) Ready(ctx context.Context) error {
 	if _, err := s.cfg.Keyring.KEK(s.cfg.Keyring.Primary); err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
 	if _, err := s.cfg.Backend.Head(ctx, readyProbeKey); err != nil && !errors.Is(err, ErrObjectNotFound) {
 		return fmt.Errorf("object store: %w", err)
+	}
+	if rc, ok := s.cfg.Locker.(ReadyChecker); ok {
+		if err := rc.Ready(ctx); err != nil {
+			return fmt.Errorf("upload locks: %w", err)
+		}
 	}
 	return nil
 }

@@ -19,7 +19,7 @@
 // flags), so that a tusd command
 // line works unchanged where the feature exists (with -auth=none, since
 // tusd's uploads are open); tusvault adds -keyring, -spool-dir,
-// -expire-after, -s3-sdk-checksums, the auth and routing flags
+// -expire-after, -s3-sdk-checksums, -redis-url, the auth and routing flags
 // (-auth, -auth-*, -home-max-size, -guest-max-size, the route prefixes)
 // and the web page flags (-web-chunk-size, -web-retry-delays,
 // -web-token-refresh-url),
@@ -38,9 +38,13 @@
 // Secrets stay in files (-auth-secret-file, -keyring, -status-token-file,
 // -tls-key): no variable holds one.
 //
-// The storage flags (storageFlags: -upload-dir, -keyring and the -s3-*
-// flags that say where the bucket is) are shared by serve, decrypt, keys
-// rewrap and cleanup, so every one of them works on either backend. With
+// The storage flags (storageFlags: -upload-dir, -keyring, the -s3-*
+// flags that say where the bucket is, and -redis-url) are shared by serve,
+// decrypt, keys rewrap and cleanup, so every one of them works on either
+// backend, and a cleanup given -redis-url respects the servers' locks.
+// With -redis-url, serve locks uploads in Redis and keeps the max_files
+// reservations there (store/lock.Redis, its Reservations), so several
+// instances can serve one bucket. With
 // -s3-bucket, credentials and region come from the AWS default chain:
 // AWS_REGION and AWS_DEFAULT_REGION through run's getenv, the rest
 // (credential variables, shared config, instance roles) read by the AWS

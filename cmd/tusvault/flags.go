@@ -72,6 +72,7 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.Int64Var(&c.PartSize, "s3-part-size", c.PartSize, "Size in bytes of every encrypted part but the last, from 5 MiB to 5 GiB, raised per upload so that no upload needs more than 10,000 parts (also for the disk storage; -part-size is the same flag)")
 		fs.IntVar(&c.ConcurrentPartUploads, "s3-concurrent-part-uploads", c.ConcurrentPartUploads, "Number of part uploads in flight across the process; further parts wait (also for the disk storage; -concurrent-part-uploads is the same flag)")
 	})
+	group("Several instances", func() { c.registerRedis(fs) })
 	group("Expiry options", func() {
 		fs.DurationVar(&c.ExpireAfter, "expire-after", c.ExpireAfter, "Remove unfinished uploads whose last write is older than this (and orphaned multipart uploads and tails) in a sweep shortly after startup and then every quarter of it, from once a minute to once an hour (0: never). Finished uploads are never removed. 'tusvault cleanup' runs one sweep.")
 	})

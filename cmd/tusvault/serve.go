@@ -51,6 +51,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return err
 	}
 	defer cfg.hookFlags.closeHooks()
+	defer svc.close()
 	out.startup("Supported tus extensions: %s", svc.tus.SupportedExtensions())
 	wc := cfg.webConfig(token, lim)
 	wc.Store, wc.Policy, wc.TusMetrics, wc.Started, wc.Logger = svc.store, svc.policy, &svc.tus.Metrics, started, out.log

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tusvault/tusvault/hooks"
 	"github.com/tusvault/tusvault/store"
+	"github.com/tusvault/tusvault/store/lock"
 )
 
 // service is what serves the uploads: tusd's handler over the encrypted
@@ -21,7 +22,15 @@ type service struct {
 	store     *store.Store
 	policy    *hooks.Policy
 	auth      *authSetup
-	uploadDir string // absolute
+	uploadDir string      // absolute
+	redis     *lock.Redis // with -redis-url, else nil
+}
+
+// close releases what newService opened: the Redis client.
+func (s *service) close() {
+	if s.redis != nil {
+		s.redis.Close()
+	}
 }
 
 // handler is the chain below the base path: the policy, then tusd.
@@ -46,11 +55,21 @@ func (c *completions) completed(ctx context.Context, info handler.FileInfo) {
 // flags select, loads the token keys, and builds the policy and tusd's
 // handler with the hooks: the policy's pre-create (metadata check,
 // tokens, routing, limits) always, the external hooks when configured.
-func newService(ctx context.Context, cfg Config, getenv func(string) string, out *output) (*service, error) {
+func newService(ctx context.Context, cfg Config, getenv func(string) string, out *output) (_ *service, err error) {
 	var done completions
-	st, err := openServeStore(ctx, cfg, getenv, out, done.completed)
+	st, rl, err := openServeStore(ctx, cfg, getenv, out, done.completed)
 	if err != nil {
 		return nil, err
+	}
+	svc := &service{store: st, redis: rl}
+	defer func() {
+		if err != nil {
+			svc.close()
+		}
+	}()
+	var reservations hooks.Reservations // in the process
+	if rl != nil {
+		reservations = rl.Reservations(0)
 	}
 	uploadDir := absUploadDir(cfg.UploadDir)
 	auth, err := setupAuth(cfg.authFlags, uploadDir, out)
@@ -73,6 +92,7 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		Cors:         cors,
 		Logger:       out.log,
 		LinkKey:      linkKey,
+		Reservations: reservations,
 
 		EnableExperimentalProtocol: cfg.EnableExperimentalProtocol,
 		MaxSize:                    cfg.MaxSize,
@@ -123,7 +143,8 @@ func newService(ctx context.Context, cfg Config, getenv func(string) string, out
 		cfg.hookFlags.closeHooks()
 		return nil, fmt.Errorf("unable to create handler: %w", err)
 	}
-	return &service{tus: h, store: st, policy: policy, auth: auth, uploadDir: uploadDir}, nil
+	svc.tus, svc.policy, svc.auth, svc.uploadDir = h, policy, auth, uploadDir
+	return svc, nil
 }
 
 // sizeLimit words a size flag for the startup log.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -42,6 +43,7 @@ type storageFlags struct {
 	S3DisableSSL   bool   // -s3-disable-ssl, default false
 	S3LogAPICalls  bool   // -s3-log-api-calls, default false
 	S3SDKChecksums bool   // -s3-sdk-checksums, default false (checksums only where required)
+	RedisURL       string // -redis-url, default "" (upload locks in the process, or lock files on disk)
 }
 
 func defaultStorageFlags() storageFlags { return storageFlags{UploadDir: "./data"} }
@@ -52,6 +54,12 @@ func (s *storageFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.UploadDir, "upload-dir", s.UploadDir, "Directory the uploads are stored in (with -s3-bucket: only the default home of the keyring)")
 	fs.StringVar(&s.Keyring, "keyring", s.Keyring, "Keyring file. Default <upload-dir>/"+defaultKeyringName)
 	s.registerS3(fs)
+	s.registerRedis(fs)
+}
+
+// registerRedis binds -redis-url.
+func (s *storageFlags) registerRedis(fs *flag.FlagSet) {
+	fs.StringVar(&s.RedisURL, "redis-url", s.RedisURL, "Keep the upload locks and the guests' max_files reservations in this Redis, redis://[user:password@]host:port[/db] (rediss:// for TLS), so that several tusvault instances can serve one bucket (same keyring and auth key on each). The password is never logged")
 }
 
 // registerS3 binds the -s3-* flags that say where the bucket is (the part
@@ -72,6 +80,10 @@ func (s *storageFlags) useS3() bool { return s.S3Bucket != "" }
 func (s *storageFlags) validate() error {
 	if s.UploadDir == "" {
 		return errors.New("invalid -upload-dir: must not be empty")
+	}
+	if err := validRedisURL(s.RedisURL); err != nil {
+		// Not echoed: the URL may carry a password.
+		return fmt.Errorf("invalid -redis-url: %w", err)
 	}
 	if !s.useS3() {
 		for _, f := range []struct {
@@ -117,6 +129,64 @@ func validEndpoint(ep string) error {
 		return errors.New("must not carry credentials (they come from the AWS default chain)")
 	}
 	return nil
+}
+
+// validRedisURL accepts "" (no Redis) and redis:// or rediss:// URLs with
+// a host.
+func validRedisURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("must be redis://[user:password@]host:port[/db] or rediss://…")
+	}
+	if (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return fmt.Errorf("%s: must be redis://[user:password@]host:port[/db] or rediss://…", lock.RedactURL(raw))
+	}
+	return nil
+}
+
+// redisPrefix namespaces the Redis keys and channels by where the uploads
+// are, so that deployments can share one Redis: the bucket and object
+// prefix, or the upload dir.
+func (s *storageFlags) redisPrefix() string {
+	if s.useS3() {
+		return lock.DefaultRedisPrefix + "s3:" + s.S3Bucket + "/" + s.S3ObjectPrefix + ":"
+	}
+	dir, err := filepath.Abs(s.UploadDir)
+	if err != nil {
+		dir = s.UploadDir
+	}
+	return lock.DefaultRedisPrefix + "disk:" + dir + ":"
+}
+
+// redisReadyTimeout bounds the wait for Redis at startup.
+const redisReadyTimeout = 5 * time.Second
+
+// openRedis opens the Redis locker of -redis-url and waits until Redis
+// answers and its subscription is up; it fails with a one-line reason
+// naming the URL without its password.
+func (s *storageFlags) openRedis(ctx context.Context, log *slog.Logger) (*lock.Redis, error) {
+	lock.SetRedisLogger(log)
+	r, err := lock.NewRedis(lock.RedisConfig{URL: s.RedisURL, Prefix: s.redisPrefix(), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, redisReadyTimeout)
+	defer cancel()
+	for {
+		err = r.Ready(ctx)
+		if err == nil {
+			return r, nil
+		}
+		select {
+		case <-ctx.Done():
+			r.Close()
+			return nil, fmt.Errorf("unable to reach Redis at %s: %w", lock.RedactURL(s.RedisURL), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func (s *storageFlags) keyringPath() string { return keyringPath(s.Keyring, s.UploadDir) }
@@ -212,7 +282,13 @@ func (s *storageFlags) openStore(ctx context.Context, getenv func(string) string
 	}
 	cfg := s.storeConfig(backend, kr, log)
 	cfg.Progress = progress
-	if !s.useS3() {
+	if s.RedisURL != "" {
+		// The servers' locks: a cleanup never touches an upload one of
+		// them is writing. The client lives as long as the command.
+		if cfg.Locker, err = s.openRedis(ctx, log); err != nil {
+			return nil, nil, err
+		}
+	} else if !s.useS3() {
 		cfg.SpoolDir = defaultSpoolDir(s.UploadDir)
 		if cfg.Locker, err = lock.NewFile(lockDir(s.UploadDir), lock.DefaultHolderPoll, lock.DefaultAcquirerPoll); err != nil {
 			return nil, nil, err
@@ -241,13 +317,16 @@ func lockDir(uploadDir string) string {
 }
 
 // openServeStore opens the keyring, the backend and the store of serve,
-// and picks the upload locker, logging each choice. onComplete receives
-// the uploads the store completes on its own (store.Config.OnComplete).
-func openServeStore(ctx context.Context, cfg Config, getenv func(string) string, out *output, onComplete func(context.Context, handler.FileInfo)) (*store.Store, error) {
+// and picks the upload locker, logging each choice: Redis with
+// -redis-url (returned too, for the max_files reservations; the caller
+// closes it), else lock files on disk or locks in memory with S3.
+// onComplete receives the uploads the store completes on its own
+// (store.Config.OnComplete).
+func openServeStore(ctx context.Context, cfg Config, getenv func(string) string, out *output, onComplete func(context.Context, handler.FileInfo)) (st *store.Store, rl *lock.Redis, err error) {
 	sf := cfg.storageFlags
 	dir, err := filepath.Abs(sf.UploadDir)
 	if err != nil {
-		return nil, fmt.Errorf("upload dir: %w", err)
+		return nil, nil, fmt.Errorf("upload dir: %w", err)
 	}
 	sf.UploadDir = dir
 
@@ -258,29 +337,45 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 		// created here: one made beside a throw-away server would take
 		// the bucket's uploads with it.
 		if kr, err = openExistingKeyring(sf.keyringPath(), out.log); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if backend, err = sf.openBackend(ctx, getenv, out.log, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		// The upload dir first: the default keyring lives in it.
 		if backend, err = sf.openBackend(ctx, getenv, out.log, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if kr, err = openOrCreateKeyring(sf.keyringPath(), out.log); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	var lk store.Locker
 	if sf.useS3() {
 		out.startup("Using %s as storage (credentials from the AWS default chain).", sf.where())
-		out.startup("Using the in-memory locker: run one tusvault per bucket and prefix (a Redis locker for several instances comes in a later version).")
-		lk = lock.NewMemory()
 	} else {
 		out.startup("Using '%s' as directory storage.", dir)
+	}
+	var lk store.Locker
+	switch {
+	case sf.RedisURL != "":
+		if rl, err = sf.openRedis(ctx, out.log); err != nil {
+			return nil, nil, err
+		}
+		defer func() {
+			if err != nil {
+				rl.Close()
+			}
+		}()
+		out.startup("Using Redis at %s for the upload locks and the max_files reservations (lease %s): run as many instances on this storage as needed, each with the same keyring and auth key.",
+			lock.RedactURL(sf.RedisURL), lock.DefaultLease)
+		lk = rl
+	case sf.useS3():
+		out.startup("Using the in-memory locker: run one tusvault per bucket and prefix, or give every instance -redis-url to lock through Redis.")
+		lk = lock.NewMemory()
+	default:
 		if lk, err = lock.NewFile(lockDir(dir), cfg.FilelockHolderPollInterval, cfg.FilelockAcquirerPollInterval); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	out.startup("Using keyring %s (%d keys, primary %s).", sf.keyringPath(), len(kr.Keys), kr.Primary)
@@ -291,11 +386,11 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 	sc.Limiter = store.NewLimiter(cfg.ConcurrentPartUploads)
 	sc.Locker = lk
 	sc.OnComplete = onComplete
-	st, err := store.New(sc)
+	st, err = store.New(sc)
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, nil, fmt.Errorf("store: %w", err)
 	}
 	out.startup("Using %.2fMB parts, %d concurrent part uploads, spooled in '%s'.",
 		float64(cfg.PartSize)/1024/1024, cfg.ConcurrentPartUploads, sc.SpoolDir)
-	return st, nil
+	return st, rl, nil
 }

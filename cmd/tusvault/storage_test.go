@@ -22,6 +22,7 @@ func TestStorageFlagDefaults(t *testing.T) {
 		"s3-part-size":               "10485760",
 		"s3-concurrent-part-uploads": "4",
 		"expire-after":               "0s",
+		"redis-url":                  "",
 	} {
 		if f := fs.Lookup(name); f == nil || f.DefValue != want {
 			t.Errorf("-%s: got %v, want default %q", name, f, want)
@@ -35,7 +36,7 @@ func TestStorageFlagDefaults(t *testing.T) {
 	sf := defaultStorageFlags()
 	off := newSubFlagSet("x")
 	sf.register(off)
-	for _, name := range []string{"upload-dir", "keyring", "s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums"} {
+	for _, name := range []string{"upload-dir", "keyring", "s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums", "redis-url"} {
 		f, g := fs.Lookup(name), off.Lookup(name)
 		if g == nil {
 			t.Errorf("offline commands lack -%s", name)
@@ -109,6 +110,9 @@ func TestStorageFlagsRejected(t *testing.T) {
 		{[]string{"-s3-part-size", "1024"}, "-s3-part-size"},
 		{[]string{"-s3-concurrent-part-uploads", "0"}, "-s3-concurrent-part-uploads"},
 		{[]string{"-s3-region", "eu-west-1"}, "s3-region"},
+		{[]string{"-redis-url", "http://user:s3cr3t@host:6379"}, "-redis-url"},
+		{[]string{"-redis-url", "redis://user:s3cr3t@"}, "-redis-url"},
+		{[]string{"-redis-url", "redis://user:s3cr3t@host:6379/%zz"}, "-redis-url"},
 	} {
 		_, err := parseConfig(tt.args, noEnv)
 		if err == nil {

@@ -11,8 +11,12 @@
 // with TryLock ignores release requests; a tusd request that wants it waits
 // (up to its -acquire-lock-timeout) until the maintenance is done.
 //
-// Memory serves one process (the S3 backend, until the Redis locker
-// lands); File keeps lock files in one directory of the local disk and
-// works across processes on one machine, compatible with tusd's
-// filelocker.
+// Memory serves one process (the S3 backend without -redis-url); File
+// keeps lock files in one directory of the local disk and works across
+// processes on one machine, compatible with tusd's filelocker; Redis
+// serves every instance that shares one Redis (-redis-url): leased locks
+// with fenced renewal and release, and tusd's release requests carried
+// between instances by pub/sub (see Redis). Reservations keeps the
+// guests' max_files reservations in the same Redis, so that several
+// instances count a share's uploads alike.
 package lock

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/tusvault/tusvault/internal/redisserver"
+	"github.com/tusvault/tusvault/internal/testenv"
 )
 
 type locker interface {
@@ -23,7 +26,13 @@ func lockers(t *testing.T) map[string]locker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]locker{"memory": NewMemory(), "file": f}
+	ls := map[string]locker{"memory": NewMemory(), "file": f}
+	if _, err := redisserver.Find(); err == nil || testenv.InCI() {
+		ls["redis"] = newRedis(t, redisserver.Start(t).URL(), RedisConfig{Lease: 2 * time.Second, Poll: 10 * time.Millisecond})
+	} else {
+		t.Logf("no redis-server, the Redis locker is left out: %v", err)
+	}
+	return ls
 }
 
 func mustLock(t *testing.T, l locker, id string, onRelease func()) handler.Lock {
