@@ -529,17 +529,8 @@ func envFlagVars() map[string]bool {
 	return vars
 }
 
-// knownServeFlags are the serve flags' names, read from the flag set, plus
-// -redis-url: that flag (the Redis locker's URL, used by the compose
-// recipe) is being added on another branch. Once the flag set has it, the
-// special case is dead code: remove it.
-func knownServeFlags() map[string]bool {
-	names := serveFlagNames()
-	if !names["redis-url"] {
-		names["redis-url"] = true
-	}
-	return names
-}
+// knownServeFlags are the serve flags' names, read from the flag set.
+func knownServeFlags() map[string]bool { return serveFlagNames() }
 
 // checkFlags checks that every -flag of an argument list is a flag of fs.
 func checkFlags(t *testing.T, where string, args []string, known func(string) bool) {
