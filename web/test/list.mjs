@@ -1,0 +1,25 @@
+// A home account with more uploads than a page of the list: 20 shown,
+// "Load more" shows the rest, names are text (never HTML).
+import { audit, config, desktop, fail, launch, report, until, watch } from './lib.mjs'
+
+const context = await launch(desktop)
+const page = await context.newPage()
+const watcher = await watch(page)
+await page.goto(`${config.base}/#token=${config.token}`)
+const items = page.locator('#list-items li')
+await until('the first page of the list', async () => (await items.count()) === 20, 20_000)
+const more = page.locator('#list-more')
+if (!(await more.isVisible())) fail('no "Load more" button with more uploads to show')
+await more.focus()
+await page.keyboard.press('Enter')
+await until('the second page of the list', async () => (await items.count()) === config.total, 20_000)
+if (await more.isVisible()) fail('"Load more" is still shown after the last page')
+const hostile = page.locator('#list-items li', { hasText: config.hostileName })
+if ((await hostile.count()) !== 1) fail(`the name ${config.hostileName} is not shown as text`)
+if ((await page.locator('#list-items img, #list-items script').count()) !== 0) fail('a file name became HTML')
+const downloads = await page.locator('#list-items a.download').count()
+if (downloads !== config.total) fail(`${downloads} download links for ${config.total} finished uploads`)
+await audit(page, 'home, long list')
+await watcher.check('list')
+report('result', { items: config.total })
+await context.close()
