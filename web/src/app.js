@@ -16,6 +16,12 @@ function show(el, text) {
   el.hidden = !text
 }
 
+// setTitle names the page's state in its heading and its window title.
+function setTitle(text) {
+  $('title').textContent = text
+  document.title = `${text} · tusvault`
+}
+
 function say(text) {
   $('status').textContent = text
 }
@@ -76,7 +82,7 @@ async function main() {
     session = await getSession(token)
   } catch (err) {
     document.body.dataset.state = err instanceof APIError && err.code === 'ERR_TOKEN_EXPIRED' ? 'expired' : 'invalid'
-    $('title').textContent = document.body.dataset.state === 'expired' ? 'This link has expired' : 'This link does not work'
+    setTitle(document.body.dataset.state === 'expired' ? 'This link has expired' : 'This link does not work')
     notice(explain(err, Boolean(raw)))
     return
   }
@@ -97,11 +103,11 @@ async function main() {
   const canAdd = !expired && !(session.files_left === 0)
   document.body.dataset.state = expired ? 'expired' : session.kind
   if (session.kind === 'guest') {
-    $('title').textContent = `Send files to ${session.owner}`
+    setTitle(`Send files to ${session.owner}`)
     showShare(session)
   }
   if (expired) {
-    $('title').textContent = 'This link has expired'
+    setTitle('This link has expired')
     notice(
       `This upload link has expired. Ask the person who sent it for a new one. ` +
         `Uploads you had already started with it can still finish until ${formatDate(graceEnd(session))}.`,
