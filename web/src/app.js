@@ -121,6 +121,7 @@ async function main() {
     session,
     token,
     target: $('dashboard'),
+    progress: $('progress'),
     canAdd,
     onRefused: (sentence) => show(refused, sentence),
     onComplete: async () => {

@@ -8,6 +8,7 @@ import GoldenRetriever from '@uppy/golden-retriever'
 import Tus from '@uppy/tus'
 
 import { refusal } from './format.js'
+import { ProgressLines } from './progress.js'
 
 const MiB = 1024 * 1024
 
@@ -64,7 +65,7 @@ function fixSingleFileList(target) {
 // createUploader mounts the Dashboard in target. onRefused(sentence) is
 // called when a picked file breaks a limit; onComplete after each batch;
 // onRestored(files) when Golden Retriever brought files back.
-export function createUploader({ session, token, target, onRefused, onComplete, onRestored, canAdd }) {
+export function createUploader({ session, token, target, progress, onRefused, onComplete, onRestored, canAdd }) {
   const restrictions = restrictionsFor(session)
   const who = session.kind === 'guest' ? `guest:${session.owner}/${session.share}` : `${session.kind}:${session.account ?? ''}`
   const uppy = new Uppy({
@@ -94,8 +95,8 @@ export function createUploader({ session, token, target, onRefused, onComplete, 
     // The page says why a file is refused, in its own alert; Uppy's
     // informer would repeat it in a toast (and count files otherwise).
     disableInformer: true,
-    showProgressDetails: true,
-    hideProgressDetails: false,
+    // The page shows bytes, speed and time left per file (progress.js).
+    hideProgressDetails: true,
     showLinkToFileUploadResult: false,
     showRemoveButtonAfterComplete: true,
     disableLocalFiles: !canAdd,
@@ -125,6 +126,7 @@ export function createUploader({ session, token, target, onRefused, onComplete, 
   })
 
   fixSingleFileList(target)
+  new ProgressLines(uppy, progress)
 
   uppy.on('restriction-failed', (file, error) => {
     const name = file?.name ?? 'This file'

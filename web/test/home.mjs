@@ -28,9 +28,11 @@ await audit(page, 'home, ready')
 
 await pick(page, config.file)
 report('picked', { name })
-const started = await uploadedAtLeast(page, name, 0.2, 30_000)
+const started = await uploadedAtLeast(page, name, 0.25, 30_000)
 report('uploading', { url: started.url })
-await page.locator('.uppy-StatusBar-statusSecondary').first().waitFor()
+// Bytes sent, speed and time left, for the file.
+await until('the speed and time left of the upload', async () =>
+  /MB of 40 MB · [\d.]+ MB\/s · about \d+ s left/.test(await page.locator('#progress').innerText()), 10_000)
 await shoot(page, 'home-uploading', { readme: true })
 await audit(page, 'home, uploading')
 
