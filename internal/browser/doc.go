@@ -15,13 +15,17 @@
 // interruption), the bytes behind the page's download link (their
 // SHA-256), the share's uploads as its owner lists them.
 //
-// The scenarios (web/test/*.mjs): home (a 40 MiB file through the
-// proxy, cut mid-upload; the download link), resume (a reload and a
+// The scenarios (web/test/*.mjs, sharing lib.mjs): home (a 40 MiB file
+// through the proxy at 4 MiB/s, cut for 3 s after 12 MiB; the download
+// link), resume (a reload and a
 // closed tab mid-upload: the same upload resumes, Golden Retriever
 // bringing the file back), guest (the share's limits; a file too large,
 // one of the wrong kind and too many files refused with a sentence; a
 // valid one uploaded; nothing to download), expired (expired, invalid
-// and missing links), list (paging and names as text). Each checks the
+// and missing links), list (paging and names as text); TestTokenRefresh
+// (refresh.mjs) serves a host application's refresh URL on another
+// origin and checks that the page refreshes a token near its expiry and
+// uploads with the fresh one. Each checks the
 // console for Content-Security-Policy violations and page errors and
 // runs an axe audit (WCAG 2.x A and AA) of each state: a serious or
 // critical violation fails the test. Screenshots go to
