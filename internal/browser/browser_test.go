@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tusvault/tusvault/internal/tusclient"
 )
@@ -50,7 +51,11 @@ func TestPage(t *testing.T) {
 			t.Run("reload", func(t *testing.T) { sc.resume(t, "reload", "ben") })
 			t.Run("close", func(t *testing.T) { sc.resume(t, "close", "cai") })
 			t.Run("guest", sc.guest)
-			t.Run("expired", sc.expired)
+			if b.name == "disk" {
+				// What the page says of expired, invalid and missing links
+				// comes from the token alone: once is enough.
+				t.Run("expired", sc.expired)
+			}
 			t.Run("list", sc.list)
 		})
 	}
@@ -221,19 +226,24 @@ func (sc scenarios) list(t *testing.T) {
 	defer cancel()
 	const total = 23
 	hostile := `<img src=x onerror="document.title='pwned'">.txt`
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
 	for i := range total {
 		name := fmt.Sprintf("report-%02d.txt", i)
 		if i == 7 {
 			name = hostile
 		}
-		data := []byte(fmt.Sprintf("upload %d\n", i))
-		u, err := c.Create(ctx, s.Endpoint, int64(len(data)), map[string]string{"filename": name, "filetype": "text/plain"})
-		if err == nil {
-			err = c.Upload(ctx, u, data, nil)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		g.Go(func() error {
+			data := []byte(fmt.Sprintf("upload %d\n", i))
+			u, err := c.Create(gctx, s.Endpoint, int64(len(data)), map[string]string{"filename": name, "filetype": "text/plain"})
+			if err == nil {
+				err = c.Upload(gctx, u, data, nil)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	p := startProxy(t, s.Addr, homeRate)
 	runScenario(t, sc.tl, "list.mjs", sc.config(p, map[string]any{"token": tok, "total": total, "hostileName": hostile}), nil)

@@ -26,6 +26,10 @@ export function fail(message) {
   process.exit(1)
 }
 
+// A thrown error (a Playwright timeout, say) is a failure like any other.
+process.on('uncaughtException', (err) => fail(err?.stack ?? String(err)))
+process.on('unhandledRejection', (err) => fail(err?.stack ?? String(err)))
+
 // The whole run is bounded; the Go test bounds it too.
 setTimeout(() => fail(`not done within ${config.timeoutMs} ms`), config.timeoutMs ?? 120_000).unref()
 

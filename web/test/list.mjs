@@ -5,6 +5,7 @@ import { audit, config, desktop, fail, launch, report, until, watch } from './li
 const context = await launch(desktop)
 const page = await context.newPage()
 const watcher = await watch(page)
+await page.clock.install()
 await page.goto(`${config.base}/#token=${config.token}`)
 const items = page.locator('#list-items li')
 await until('the first page of the list', async () => (await items.count()) === 20, 20_000)
@@ -20,6 +21,24 @@ if ((await page.locator('#list-items img, #list-items script').count()) !== 0) f
 const downloads = await page.locator('#list-items a.download').count()
 if (downloads !== config.total) fail(`${downloads} download links for ${config.total} finished uploads`)
 await audit(page, 'home, long list')
+
+// Five minutes later the links have expired: a click lists again and
+// follows the fresh link, never the stale one. Only the page's clock
+// moves, and no timer fires (so the list is not refreshed by its own
+// timer); the server mints the fresh link for its own now, a second or
+// more later than the stale one.
+const first = page.locator('#list-items li a.download').first()
+const stale = await first.getAttribute('href')
+const followed = []
+page.on('request', (r) => r.url().includes("download=") && followed.push(r.url()))
+await page.waitForTimeout(1_100)
+await page.clock.setSystemTime(Date.now() + 5 * 60_000)
+const relisted = page.waitForRequest((r) => r.url().includes('/api/uploads'), { timeout: 10_000 })
+await first.click()
+await relisted
+await until('the fresh link to be followed', () => followed.length > 0, 10_000)
+if (followed.some((u) => u.endsWith(stale))) fail(`the stale link ${stale} was followed`)
+report('relisted', { stale, fresh: followed[0] })
 await watcher.check('list')
 report('result', { items: config.total })
 await context.close()
