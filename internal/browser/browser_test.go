@@ -40,7 +40,7 @@ func TestPage(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			s := b.start(t)
-			art := artifactsDir(t, b.name)
+			art := artifactsDir(b.name)
 			readme := ""
 			if b.name == "disk" {
 				readme = os.Getenv("TUSVAULT_SCREENSHOTS")
@@ -290,7 +290,7 @@ func TestTokenRefresh(t *testing.T) {
 	s := startServer(t, filepath.Join(dir, "auth.secret"), nil, "-upload-dir", dir, "-web-token-refresh-url", host.URL+"/refresh")
 	old := s.mint(jwt.MapClaims{"sub": "fay", "exp": time.Now().Add(35 * time.Second).Unix()})
 	p := startProxy(t, s.Addr, homeRate)
-	sc := scenarios{t: t, tl: tl, s: s, artifacts: artifactsDir(t, "refresh")}
+	sc := scenarios{t: t, tl: tl, s: s, artifacts: artifactsDir("refresh")}
 	file := writeFile(t, t.TempDir(), "minutes.pdf", randomBytes(MiB))
 	fresh = s.home("fay-refreshed")
 	events := runScenario(t, tl, "refresh.mjs", sc.config(p, map[string]any{

@@ -382,7 +382,7 @@ type event struct {
 }
 
 // artifactsDir is where a backend's screenshots go.
-func artifactsDir(t *testing.T, backend string) string {
+func artifactsDir(backend string) string {
 	dir := os.Getenv("TUSVAULT_BROWSER_ARTIFACTS")
 	if dir == "" {
 		dir = filepath.Join(repo, "web", "test", "artifacts")

@@ -169,7 +169,7 @@ export function completed(page, name, ms) {
   }, ms)
 }
 
-// fitsPhone fails when the page scrolls sideways at its viewport.
+// fitsWidth fails when the page scrolls sideways at its viewport.
 export async function fitsWidth(page, where) {
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }))
   if (scroll > width) fail(`${where}: the page is ${scroll} px wide in a ${width} px window`)
