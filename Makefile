@@ -5,11 +5,13 @@
 # the real S3 server the S3 tests start on a loopback port, and tusd, the
 # reference of the reduced benchmark run in internal/bench; Debian's
 # prometheus, which internal/promtest starts on a loopback port to check
-# the Grafana dashboard against; and the npm packages of internal/jsclient
-# (tus-js-client, run in Node against the binary), with Debian's nodejs
-# and npm when node is missing; and Debian's redis-server, which the
-# locker tests (store/lock) and the multi-instance tests (internal/e2e)
-# start on loopback ports of their own.
+# the Grafana dashboard against; the npm packages of internal/jsclient
+# (tus-js-client, run in Node against the binary) and of web/ (the upload
+# page's build, playwright-core and axe for its browser tests), with
+# Debian's nodejs and npm when node is missing; Debian's Chromium, which
+# internal/browser drives against the binary; and Debian's redis-server,
+# which the locker tests (store/lock) and the multi-instance tests
+# (internal/e2e) start on loopback ports of their own.
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSITYGW_VERSION := v1.8.0
@@ -17,8 +19,10 @@ TUSD_VERSION := v2.9.1
 PROMETHEUS := /usr/bin/prometheus
 REDIS_SERVER := /usr/bin/redis-server
 JSCLIENT := internal/jsclient
+WEB := web
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard
+.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard web screenshots
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -74,19 +78,52 @@ $(BIN)/tusd:
 # node_modules is missing or older than the lock file. Node and npm are
 # Debian's when missing (nodejs 18 on bookworm; tus-js-client needs 18 or
 # later), as root; otherwise it says so and stops.
-$(JSCLIENT)/node_modules/.package-lock.json: $(JSCLIENT)/package-lock.json
-	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+NEED_NODE = if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "node/npm are missing: install them with 'sudo apt-get install -y nodejs npm', then run make test again"; exit 1; fi; \
 	  ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm || \
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
 	fi
+
+$(JSCLIENT)/node_modules/.package-lock.json: $(JSCLIENT)/package-lock.json
+	@$(NEED_NODE)
 	npm ci --prefix $(JSCLIENT)
 	@touch $@
 
-test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json
+# web/'s packages (package-lock.json): Uppy, esbuild, playwright-core and
+# @axe-core/playwright; npm ci when node_modules is missing or older than
+# the lock file. Uppy 6 declares Node 22 or later; on Node 20 npm warns,
+# and the build and tests work.
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	@$(NEED_NODE)
+	npm ci --prefix $(WEB)
+	@touch $@
+
+# Debian's Chromium, for internal/browser (playwright-core starts it; no
+# browser download, which the closed network would refuse).
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then echo "chromium is missing: install it with 'sudo apt-get install -y chromium', then run make test again"; exit 1; fi
+	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# ./web/... rebuilds the page from web/ into a temp dir and compares it
+# with the committed web/dist; ./internal/... includes internal/browser
+# (about two minutes: Chromium against the binary on disk and on S3).
+test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json $(CHROMIUM)
 	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
+
+# Rebuild the upload page (web/src, bundled by esbuild) into web/dist,
+# which the binary embeds: commit web/dist with its sources.
+web: $(WEB)/node_modules/.package-lock.json
+	npm run build --prefix $(WEB)
+
+# Regenerate the README's screenshots (docs/screenshots/*.png) from the
+# browser tests on the embedded default; every run also leaves all its
+# screenshots in web/test/artifacts/.
+screenshots: $(WEB)/node_modules/.package-lock.json $(CHROMIUM)
+	TUSVAULT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestPage/disk' ./internal/browser/
 
 # Regenerate deploy/grafana/tusvault.json from its Go code.
 dashboard:

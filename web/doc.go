@@ -32,7 +32,17 @@
 // also from blob: and data:, connections to itself and PageConfig's
 // ConnectSrc), X-Content-Type-Options: nosniff, Referrer-Policy:
 // no-referrer (its bearer token lives in the URL fragment) and
-// X-Frame-Options: DENY. web/dist holds a placeholder that shows what
-// /api/session says; the page's npm build replaces it (its output goes
-// to web/dist, index.html at the root, hashed assets under assets/).
+// X-Frame-Options: DENY.
+//
+// The page itself is an npm project beside this package: web/src (plain
+// JavaScript modules and CSS: an Uppy Dashboard uploading with
+// @uppy/tus, Golden Retriever restoring picked files, the account's
+// uploads from package api), bundled by esbuild (web/build.mjs, make
+// web) into web/dist: index.html, assets/app-<hash>.js and
+// assets/app-<hash>.css, Uppy's styles included, nothing loaded from
+// elsewhere. web/dist is committed; TestDistIsBuilt rebuilds it with the
+// locked packages and compares it byte for byte. Uppy sets styles
+// through the CSSOM only (el.style), which style-src 'self' allows, so
+// the policy needs no 'unsafe-inline'; internal/browser checks in
+// Chromium that the page raises no CSP violation.
 package web

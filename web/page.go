@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// dist is the upload page as built: index.html and its assets (web/dist;
-// the placeholder until the page's npm build replaces it).
+// dist is the upload page as built from web/src by make web (esbuild,
+// web/build.mjs): index.html and its content-hashed assets, committed so
+// that the binary builds with Go alone.
 //
 //go:embed dist
 var dist embed.FS
@@ -31,8 +32,8 @@ const (
 // field selects the default written beside it.
 type PageConfig struct {
 	// Files holds the page: index.html at its root and its assets.
-	// Files under assets/ are content-hashed (the layout of Vite's build)
-	// and cached for a year; index.html is never cached; other files are
+	// Files under assets/ are content-hashed (assets/app-<hash>.js and
+	// .css, as web/build.mjs names them) and cached for a year; index.html is never cached; other files are
 	// revalidated (ETag). Default: the embedded web/dist.
 	Files fs.FS
 	// ConnectSrc lists origins ("https://auth.example.com") besides the

@@ -43,8 +43,10 @@ func fetch(t *testing.T, method, url string, header http.Header) (*http.Response
 	return resp, string(b)
 }
 
-// The embedded placeholder: index.html at "/", never cached, under a
-// strict policy; its script and style are files, revalidated by ETag.
+// The embedded page (web/dist, built from web/src): index.html at "/",
+// never cached, under a strict policy, loading one script and one style
+// sheet from assets/ (content-hashed, cached for good) and nothing from
+// elsewhere.
 func TestPageEmbedded(t *testing.T) {
 	srv := pageServer(t, web.PageConfig{})
 	resp, body := fetch(t, http.MethodGet, srv.URL+"/", nil)
@@ -53,34 +55,40 @@ func TestPageEmbedded(t *testing.T) {
 	}
 	checkSecurityHeaders(t, resp.Header)
 	// No inline script or style: every <script> has a src, no <style>,
-	// no style= or on*= attributes.
-	for _, re := range []string{`<script(?:\s+[^>]*)?>\s*[^<\s]`, `<style`, `\sstyle=`, `\son[a-z]+=`} {
+	// no style= or on*= attributes, nothing from another origin.
+	for _, re := range []string{`<script(?:\s+[^>]*)?>\s*[^<\s]`, `<style`, `\sstyle=`, `\son[a-z]+=`, `(?:src|href)="(?:https?:)?//`} {
 		if regexp.MustCompile(re).MatchString(body) {
 			t.Errorf("index.html matches %s:\n%s", re, body)
 		}
 	}
-	for _, f := range []struct{ path, ctype string }{{"/app.js", "text/javascript; charset=utf-8"}, {"/app.css", "text/css; charset=utf-8"}} {
-		if !strings.Contains(body, `"`+f.path[1:]+`"`) {
-			t.Errorf("index.html does not load %s", f.path)
+	assets := map[string]string{
+		`<script type="module" src="(assets/app-[A-Z0-9]+\.js)">`:    "text/javascript; charset=utf-8",
+		`<link rel="stylesheet" href="(assets/app-[A-Z0-9]+\.css)">`: "text/css; charset=utf-8",
+	}
+	for re, ctype := range assets {
+		m := regexp.MustCompile(re).FindStringSubmatch(body)
+		if m == nil {
+			t.Errorf("index.html does not match %s", re)
+			continue
 		}
-		resp, body := fetch(t, http.MethodGet, srv.URL+f.path, nil)
-		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != f.ctype || resp.Header.Get("Cache-Control") != "no-cache" || body == "" {
-			t.Fatalf("GET %s: %s %v", f.path, resp.Status, resp.Header)
+		resp, body := fetch(t, http.MethodGet, srv.URL+"/"+m[1], nil)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != ctype ||
+			resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || body == "" {
+			t.Fatalf("GET /%s: %s %v", m[1], resp.Status, resp.Header)
 		}
 		checkSecurityHeaders(t, resp.Header)
 		etag := resp.Header.Get("ETag")
-		if resp, _ := fetch(t, http.MethodGet, srv.URL+f.path, http.Header{"If-None-Match": {etag}}); etag == "" || resp.StatusCode != http.StatusNotModified {
-			t.Errorf("GET %s with If-None-Match %q: %s", f.path, etag, resp.Status)
+		if resp, _ := fetch(t, http.MethodGet, srv.URL+"/"+m[1], http.Header{"If-None-Match": {etag}}); etag == "" || resp.StatusCode != http.StatusNotModified {
+			t.Errorf("GET /%s with If-None-Match %q: %s", m[1], etag, resp.Status)
 		}
-	}
-	js := mustGet(t, srv.URL+"/app.js")
-	if !strings.Contains(js, "api/session") || strings.Contains(js, "innerHTML") {
-		t.Errorf("app.js does not call api/session with textContent only")
+		if strings.HasSuffix(m[1], ".js") && !strings.Contains(body, "api/session") {
+			t.Errorf("%s does not call api/session", m[1])
+		}
 	}
 	if resp, body := fetch(t, http.MethodHead, srv.URL+"/", nil); resp.StatusCode != http.StatusOK || body != "" {
 		t.Errorf("HEAD /: %s %q", resp.Status, body)
 	}
-	for _, p := range []string{"/index.html.bak", "/nope", "/app.js/x"} {
+	for _, p := range []string{"/index.html.bak", "/nope", "/app.js", "/assets/", "/assets/app.js"} {
 		if resp, _ := fetch(t, http.MethodGet, srv.URL+p, nil); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %s, want 404", p, resp.Status)
 		}

@@ -205,7 +205,7 @@ func TestServeGreetingAndBasePath(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "app.js") || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `src="assets/app-`) || !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
 		t.Errorf("page: %s %v %q", resp.Status, resp.Header, body)
 	}
 	var session struct{ Endpoint string }
@@ -223,7 +223,11 @@ func TestServeNoGreeting(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "-show-greeting=false")
 	root := strings.TrimSuffix(s.url, "/files/") + "/"
-	for _, p := range []string{"", "app.js"} {
+	scripts, err := filepath.Glob("../../web/dist/assets/app-*.js") // the embedded page's script
+	if err != nil || len(scripts) != 1 {
+		t.Fatalf("web/dist/assets/app-*.js: %q (%v)", scripts, err)
+	}
+	for _, p := range []string{"", "assets/" + filepath.Base(scripts[0])} {
 		if resp := do(t, nil, http.MethodGet, root+p); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET /%s: %s, want 404", p, resp.Status)
 		}
