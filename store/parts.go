@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -131,6 +132,7 @@ func (w *partWriter) write(p []byte) error {
 		if _, err := w.file.Write(p[:k]); err != nil {
 			return spoolErr(err)
 		}
+		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
 		w.fill += k
@@ -192,6 +194,7 @@ func (w *partWriter) run(job *partJob) {
 	if job.err != nil {
 		return
 	}
+	failpoint.Hit("part-uploaded")
 	end := (job.num-1)*w.partSize + job.size
 	job.err = w.u.update(w.ctx, job.state, func(info *infoFile) {
 		info.Enc.Committed, info.Enc.TailLen = end, 0
@@ -205,7 +208,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	start := time.Now()
-	body := io.NewSectionReader(job.file, 0, job.size)
+	body := failpoint.Reader("upload-part", io.NewSectionReader(job.file, 0, job.size), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil {
 		st := w.u.s.stats
@@ -256,10 +259,11 @@ func (w *partWriter) finish(final bool) error {
 	if final || w.fill == 0 {
 		return nil
 	}
-	body := io.NewSectionReader(w.file, 0, w.fill)
+	body := failpoint.Reader("tail", io.NewSectionReader(w.file, 0, w.fill), w.fill)
 	if err := w.u.s.cfg.Backend.Put(w.ctx, w.key+tailSuffix, body, w.fill); err != nil {
 		return err
 	}
+	failpoint.Hit("tail-stored")
 	tail := w.fill
 	return w.u.update(w.ctx, w.base, func(info *infoFile) { info.Enc.TailLen = tail })
 }
