@@ -44,7 +44,9 @@
 // upload records when it was created in Storage["Created"].
 //
 // Memory does not grow with upload size or count: a request holds one copy
-// buffer; part data lives in spool files; the limiter bounds part uploads.
+// buffer; part data lives in spool files, opened at a part's first byte
+// (a request waiting for its body holds none); the limiter bounds part
+// uploads.
 //
 // Failpoints: the store marks each stage of the upload path where a crash
 // matters with failpoint.Hit (internal/failpoint), and hands the bodies of

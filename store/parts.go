@@ -26,6 +26,8 @@ type partWriter struct {
 	// base is the MAC state before the current spool's bytes: after
 	// wait(), the state over exactly Enc.Committed bytes.
 	base []byte
+	// file is the current part's spool file, opened at its first byte:
+	// a request waiting for its body holds none.
 	file *os.File
 	// fill is the length of the current spool file, at most partSize.
 	fill int64
@@ -62,18 +64,14 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 		return nil, err
 	}
 	e := &u.info.Enc
-	w := &partWriter{
+	return &partWriter{
 		ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
-	}
-	if err := w.newSpool(); err != nil {
-		return nil, err
-	}
-	return w, nil
+	}, nil
 }
 
 // newSpool opens an unlinked temp file for the next part, so that a crash
-// leaves no spool file behind.
+// leaves no spool file behind. write calls it at a part's first byte.
 func (w *partWriter) newSpool() error {
 	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
 	if err != nil {
@@ -128,6 +126,11 @@ func (w *partWriter) write(p []byte) error {
 		if w.num > w.maxParts {
 			return w.errPartsExhausted()
 		}
+		if w.file == nil {
+			if err := w.newSpool(); err != nil {
+				return err
+			}
+		}
 		k := min(int64(len(p)), w.partSize-w.fill)
 		if _, err := w.file.Write(p[:k]); err != nil {
 			return spoolErr(err)
@@ -155,7 +158,8 @@ const partsInFlight = 2
 var errEarlierPart = errors.New("an earlier part of this request failed")
 
 // seal hands the full spool to an upload goroutine, first waiting for the
-// oldest part in flight when partsInFlight are, and opens the next spool.
+// oldest part in flight when partsInFlight are; the next part's spool
+// opens at its first byte.
 func (w *partWriter) seal() error {
 	state, err := w.mac.State()
 	if err != nil {
@@ -173,9 +177,9 @@ func (w *partWriter) seal() error {
 	go w.run(job)
 	w.inflight = append(w.inflight, job)
 	w.base = state
-	w.file = nil
+	w.file, w.fill = nil, 0
 	w.num++
-	return w.newSpool()
+	return nil
 }
 
 // run sends one part under a limiter slot and, once the backend has
