@@ -13,6 +13,7 @@ import (
 // ramStatus is what the chaos tests read of GET /upload/ram-status.
 type ramStatus struct {
 	Used    float64 `json:"ram_used_mb"`
+	Heap    float64 `json:"go_heap_mb"`
 	InUse   int     `json:"limiter_in_use"`
 	Waiting int     `json:"limiter_waiting"`
 	Active  int     `json:"active_uploads"`
