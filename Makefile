@@ -22,7 +22,7 @@ JSCLIENT := internal/jsclient
 WEB := web
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard web screenshots
+.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard web screenshots chaos
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -32,6 +32,7 @@ build:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags failpoint ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 
 # Test tools, installed into ./bin when missing (Go module proxy only).
@@ -73,7 +74,9 @@ $(BIN)/tusd:
 	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
 
 # ./internal/... includes the reduced run of bench-s3 (internal/bench
-# TestSmallRun, well under a minute): it builds tusvault from the tree.
+# TestSmallRun, well under a minute): it builds tusvault from the tree; and
+# the chaos tests of internal/e2e in their CI size (about two minutes; see
+# make chaos), which build it with -tags failpoint too.
 # internal/jsclient's packages (package-lock.json): npm ci when
 # node_modules is missing or older than the lock file. Node and npm are
 # Debian's when missing (nodejs 18 on bookworm; tus-js-client needs 18 or
@@ -113,6 +116,16 @@ $(CHROMIUM):
 test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json $(CHROMIUM)
 	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
+	$(GO) test -count=1 -tags failpoint ./internal/failpoint
+
+# The chaos tests of internal/e2e with their long loops (TUSVAULT_CHAOS=long):
+# 50 trials of SIGKILLs at random moments instead of 10, a 30 s outage of
+# the object store instead of 8 s, and the rest of the chaos suite as in
+# make test; about five minutes. A failing random trial prints its seed:
+# TUSVAULT_CHAOS_SEED=<seed> make chaos replays it.
+chaos: tools
+	$(GO) test -count=1 -tags failpoint ./internal/failpoint
+	TUSVAULT_CHAOS=long TUSVAULT_CHAOS_SEED=$(TUSVAULT_CHAOS_SEED) $(GO) test -count=1 -timeout 30m -run 'Chaos|SlowProxy|ReleaseBinary|Spool' ./internal/e2e/
 
 # Rebuild the upload page (web/src, bundled by esbuild) into web/dist,
 # which the binary embeds: commit web/dist with its sources.

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tusvault/tusvault/internal/failpoint"
 )
 
 // MultipartLister is implemented by backends that can list their
@@ -154,6 +156,7 @@ func (s *Store) sweepUpload(ctx context.Context, key string, cutoff time.Time) (
 		return untouched, nil
 	}
 	defer release()
+	failpoint.Hit("sweep-upload")
 	oi, err := s.cfg.Backend.Head(ctx, key+infoSuffix)
 	if errors.Is(err, ErrObjectNotFound) {
 		return untouched, nil

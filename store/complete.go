@@ -9,6 +9,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -160,6 +161,7 @@ func (u *upload) completeOnce(ctx context.Context) error {
 	} else if err := u.completeMultipart(ctx); err != nil {
 		return err
 	}
+	failpoint.Hit("multipart-completed")
 	state, err := u.macState()
 	if err != nil {
 		return err
@@ -202,6 +204,7 @@ func (u *upload) completeMultipart(ctx context.Context) error {
 			return fmt.Errorf("part %d has number %d and size %d", i+1, p.Number, p.Size)
 		}
 	}
+	failpoint.Hit("complete-multipart")
 	err = b.CompleteMultipart(ctx, u.key, info.MultipartID, parts)
 	if errors.Is(err, ErrObjectNotFound) {
 		// Assembled by an earlier attempt whose answer was lost.

@@ -44,5 +44,30 @@
 // upload records when it was created in Storage["Created"].
 //
 // Memory does not grow with upload size or count: a request holds one copy
-// buffer; part data lives in spool files; the limiter bounds part uploads.
+// buffer; part data lives in spool files, opened at a part's first byte
+// (a request waiting for its body holds none); the limiter bounds part
+// uploads.
+//
+// Failpoints: the store marks each stage of the upload path where a crash
+// matters with failpoint.Hit (internal/failpoint), and hands the bodies of
+// parts and tails to the backend through failpoint.Reader. In an ordinary
+// build these are empty and inlined away, and the binary holds no
+// failpoint code; built with -tags failpoint (the chaos tests of
+// internal/e2e), TUSVAULT_FAILPOINT=<stage>[:<n>][=kill|block] makes the
+// process print a marker line and SIGKILL itself (or block) at the n-th
+// hit of a stage, and TUSVAULT_SEGMENT_LOG=<file> logs every segment just
+// before it is persisted, for the tests' counter checker. The stages:
+//
+//	multipart-created      POST: multipart upload created, no .info yet
+//	segment-stored         PATCH: the request's segment is in .info, no byte encrypted
+//	spool                  after each write to a spool file
+//	upload-part            the middle of each pass over a part's body by the backend
+//	part-uploaded          a part confirmed by the backend, .info not committed
+//	tail                   the middle of the tail's body
+//	tail-stored            the tail stored, TailLen not committed
+//	complete-multipart     just before CompleteMultipart
+//	disk-assemble          disk backend: parts concatenated, not renamed into place
+//	multipart-completed    the data object assembled, no tag in .info yet
+//	sweep-upload           a sweep holds an upload's lock, before reading it again
+//	remove                 removal: data, tail and multipart gone, .info not yet
 package store

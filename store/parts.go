@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -25,6 +26,8 @@ type partWriter struct {
 	// base is the MAC state before the current spool's bytes: after
 	// wait(), the state over exactly Enc.Committed bytes.
 	base []byte
+	// file is the current part's spool file, opened at its first byte:
+	// a request waiting for its body holds none.
 	file *os.File
 	// fill is the length of the current spool file, at most partSize.
 	fill int64
@@ -61,18 +64,14 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 		return nil, err
 	}
 	e := &u.info.Enc
-	w := &partWriter{
+	return &partWriter{
 		ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
-	}
-	if err := w.newSpool(); err != nil {
-		return nil, err
-	}
-	return w, nil
+	}, nil
 }
 
 // newSpool opens an unlinked temp file for the next part, so that a crash
-// leaves no spool file behind.
+// leaves no spool file behind. write calls it at a part's first byte.
 func (w *partWriter) newSpool() error {
 	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
 	if err != nil {
@@ -127,10 +126,16 @@ func (w *partWriter) write(p []byte) error {
 		if w.num > w.maxParts {
 			return w.errPartsExhausted()
 		}
+		if w.file == nil {
+			if err := w.newSpool(); err != nil {
+				return err
+			}
+		}
 		k := min(int64(len(p)), w.partSize-w.fill)
 		if _, err := w.file.Write(p[:k]); err != nil {
 			return spoolErr(err)
 		}
+		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
 		w.fill += k
@@ -153,7 +158,8 @@ const partsInFlight = 2
 var errEarlierPart = errors.New("an earlier part of this request failed")
 
 // seal hands the full spool to an upload goroutine, first waiting for the
-// oldest part in flight when partsInFlight are, and opens the next spool.
+// oldest part in flight when partsInFlight are; the next part's spool
+// opens at its first byte.
 func (w *partWriter) seal() error {
 	state, err := w.mac.State()
 	if err != nil {
@@ -171,9 +177,9 @@ func (w *partWriter) seal() error {
 	go w.run(job)
 	w.inflight = append(w.inflight, job)
 	w.base = state
-	w.file = nil
+	w.file, w.fill = nil, 0
 	w.num++
-	return w.newSpool()
+	return nil
 }
 
 // run sends one part under a limiter slot and, once the backend has
@@ -192,6 +198,7 @@ func (w *partWriter) run(job *partJob) {
 	if job.err != nil {
 		return
 	}
+	failpoint.Hit("part-uploaded")
 	end := (job.num-1)*w.partSize + job.size
 	job.err = w.u.update(w.ctx, job.state, func(info *infoFile) {
 		info.Enc.Committed, info.Enc.TailLen = end, 0
@@ -205,7 +212,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	start := time.Now()
-	body := io.NewSectionReader(job.file, 0, job.size)
+	body := failpoint.Reader("upload-part", io.NewSectionReader(job.file, 0, job.size), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil {
 		st := w.u.s.stats
@@ -256,10 +263,11 @@ func (w *partWriter) finish(final bool) error {
 	if final || w.fill == 0 {
 		return nil
 	}
-	body := io.NewSectionReader(w.file, 0, w.fill)
+	body := failpoint.Reader("tail", io.NewSectionReader(w.file, 0, w.fill), w.fill)
 	if err := w.u.s.cfg.Backend.Put(w.ctx, w.key+tailSuffix, body, w.fill); err != nil {
 		return err
 	}
+	failpoint.Hit("tail-stored")
 	tail := w.fill
 	return w.u.update(w.ctx, w.base, func(info *infoFile) { info.Enc.TailLen = tail })
 }

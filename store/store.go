@@ -11,6 +11,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -164,6 +165,7 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		if err != nil {
 			return nil, err
 		}
+		failpoint.Hit("multipart-created")
 	}
 	up := &upload{s: s, key: key, info: info, keys: keys, meta: meta}
 	state, err := crypt.NewMAC(keys.MAC).State()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -147,5 +148,6 @@ func (u *upload) remove(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	failpoint.Hit("remove")
 	return b.Delete(ctx, u.key+infoSuffix)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -71,12 +72,14 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 		return 0, err
 	}
 	// The segment is stored before a byte is encrypted under it.
+	failpoint.Segment(info.ID, offset, iv)
 	err = u.update(ctx, state, func(next *infoFile) {
 		next.Enc.Segments = crypt.AppendSegment(next.Enc.Segments, offset, iv)
 	})
 	if err != nil {
 		return 0, err
 	}
+	failpoint.Hit("segment-stored")
 
 	w, err := newPartWriter(ctx, u, state)
 	if err != nil {

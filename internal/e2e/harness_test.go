@@ -36,8 +36,9 @@ const (
 	outputLimit  = 512 << 10 // server output kept for failure reports
 )
 
-// binPath is the tusvault binary built once by TestMain.
-var binPath string
+// binPath is the tusvault binary built once by TestMain; fpBinPath is the
+// same built with -tags failpoint (internal/failpoint), for the chaos tests.
+var binPath, fpBinPath string
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -51,16 +52,23 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binPath = filepath.Join(tmp, "tusvault")
+	fpBinPath = filepath.Join(tmp, "tusvault-failpoint")
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", binPath, "github.com/tusvault/tusvault/cmd/tusvault")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: building tusvault: %v\n%s", err, out)
-		return 1
+	for _, b := range []struct{ out, tags string }{{binPath, ""}, {fpBinPath, "failpoint"}} {
+		args := []string{"build", "-o", b.out}
+		if b.tags != "" {
+			args = append(args, "-tags", b.tags)
+		}
+		cmd := exec.CommandContext(ctx, goTool, append(args, "github.com/tusvault/tusvault/cmd/tusvault")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: building tusvault (tags %q): %v\n%s", b.tags, err, out)
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -95,6 +103,9 @@ type outputBuffer struct {
 	partial []byte
 	ready   chan string // receives the endpoint once
 	sent    bool
+	// marks, when set, receives every failpoint marker line (dropped
+	// when full).
+	marks chan string
 }
 
 var readyLine = regexp.MustCompile(`You can now upload files to: (http://[^\s"]+/files/)`)
@@ -107,7 +118,7 @@ func (o *outputBuffer) Write(p []byte) (int, error) {
 		o.dropped += over
 		o.buf = append(o.buf[:0], o.buf[over:]...)
 	}
-	if !o.sent {
+	if !o.sent || o.marks != nil {
 		o.partial = append(o.partial, p...)
 		for {
 			i := bytes.IndexByte(o.partial, '\n')
@@ -116,11 +127,19 @@ func (o *outputBuffer) Write(p []byte) (int, error) {
 			}
 			line := o.partial[:i]
 			o.partial = o.partial[i+1:]
-			if m := readyLine.FindSubmatch(line); m != nil {
+			if o.marks != nil && bytes.HasPrefix(line, []byte(failpointMarker+" ")) {
+				select {
+				case o.marks <- string(line):
+				default:
+				}
+			}
+			if m := readyLine.FindSubmatch(line); m != nil && !o.sent {
 				o.sent = true
-				o.partial = nil
 				o.ready <- string(m[1])
-				break
+				if o.marks == nil {
+					o.partial = nil
+					break
+				}
 			}
 		}
 		if len(o.partial) > 64<<10 { // no newline for a long time: keep the tail
@@ -162,6 +181,20 @@ func startServerAuth(t testing.TB, dir string, extra ...string) *server {
 // waiting for it: call awaitReady next, from the test's goroutine.
 func spawnServer(t testing.TB, dir string, extra ...string) *server {
 	t.Helper()
+	return spawnServerOpts(t, dir, procOpts{}, extra...)
+}
+
+// procOpts say how to start a server process besides its flags.
+type procOpts struct {
+	bin string   // the binary; "" is binPath
+	env []string // added to the environment (after the failpoint variables of the test's own are dropped)
+}
+
+// spawnServerOpts is spawnServer with the binary and environment of o.
+// With the failpoint binary, the server's marker lines are sent to
+// s.out.marks.
+func spawnServerOpts(t testing.TB, dir string, o procOpts, extra ...string) *server {
+	t.Helper()
 	tmp := dir + ".tmp"
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		t.Fatal(err)
@@ -169,8 +202,15 @@ func spawnServer(t testing.TB, dir string, extra ...string) *server {
 	args := append([]string{"-host", "127.0.0.1", "-port", "0", "-upload-dir", dir, "-part-size", fmt.Sprint(partSize)}, extra...)
 	s := &server{t: t, Dir: dir, Tmp: tmp, ObjDir: dir, Storage: []string{"-upload-dir", dir}, exited: make(chan struct{})}
 	s.out = &outputBuffer{ready: make(chan string, 1)}
-	s.cmd = exec.Command(binPath, args...)
-	s.cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	bin := binPath
+	if o.bin != "" {
+		bin = o.bin
+	}
+	if bin == fpBinPath {
+		s.out.marks = make(chan string, 16)
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Env = append(append(withoutFailpointEnv(os.Environ()), "TMPDIR="+tmp), o.env...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
 	s.cmd.WaitDelay = 5 * time.Second // bounded wait for the output copiers

@@ -85,3 +85,80 @@ func TestSpoolDiskFull(t *testing.T) {
 	s := startServer(t, t.TempDir(), "-spool-dir", spool)
 	spoolFailure(t, s, randomBytes(6202, 6<<20), http.StatusInsufficientStorage, "ERR_INSUFFICIENT_STORAGE", unmount)
 }
+
+// The spool disk fills up under a running upload whose first parts are
+// stored: the PATCH answers 507, keeps what confirmed parts hold (HEAD
+// never goes back), a retry while the disk is still full is a 507 again,
+// and once space returns the upload resumes and ends byte-exact.
+func TestSpoolFullMidUpload(t *testing.T) {
+	spool := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Room for the three parts one request may spool (one filling, two on
+	// their way), not for the ballast on top.
+	if err := syscall.Mount("tmpfs", spool, "tmpfs", 0, "size=24m,mode=0700"); err != nil {
+		t.Skipf("cannot mount a 24 MiB tmpfs for the spool here (%v): the disk-full answer is tested without the mount in the store's TestSpoolErrors", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(spool, 0); err != nil {
+			t.Errorf("unmounting the spool: %v", err)
+		}
+	})
+	ctx := testCtx(t, 60*time.Second)
+	dir := t.TempDir()
+	s := startServer(t, dir, "-spool-dir", spool)
+	c := newClient()
+	up := createUpload(t, ctx, c, s, randomBytes(6203, 30*MiB))
+	up.rate = 8 << 20
+	res := make(chan error, 1)
+	go func() { res <- up.patch(ctx, c, s, up.size) }()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if info, err := readInfoAt(objPath(dir, up.id, ".info")); err == nil && info.Enc.Committed >= partSize {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no part committed within 20 s")
+		}
+	}
+	// Fill what is left of the spool disk.
+	ballast := filepath.Join(spool, "ballast")
+	f, err := os.Create(ballast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 256<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	f.Close()
+	err = <-res
+	var se *tusclient.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusInsufficientStorage || !strings.HasPrefix(se.Body, "ERR_INSUFFICIENT_STORAGE: ") {
+		t.Fatalf("PATCH when the spool filled up: %v, want 507 ERR_INSUFFICIENT_STORAGE", err)
+	}
+	off, err := up.head(ctx, c, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off < partSize || off%partSize != 0 {
+		t.Errorf("offset %d after the disk filled up, want the stored parts (at least %d)", off, partSize)
+	}
+	up.rate = 0
+	if err := up.patch(ctx, c, s, up.size); tusclient.Status(err) != http.StatusInsufficientStorage {
+		t.Errorf("PATCH while the spool is still full: %v, want 507", err)
+	}
+	if err := os.Remove(ballast); err != nil {
+		t.Fatal(err)
+	}
+	if err := up.resume(ctx, c, s, nil, false, 0); err != nil {
+		t.Fatalf("resuming once space returned: %v", err)
+	}
+	up.verify(t, ctx, c, s)
+	t.Logf("507 at offset %d; resumed to the end once space returned", off)
+}

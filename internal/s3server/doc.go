@@ -21,4 +21,8 @@
 // ciphertext reaches the provider). Object metadata lives in extended
 // attributes; on a file system without user xattrs the harness falls back to
 // versitygw's sidecar directory.
+//
+// An outage of the object store is Down then Up: the server stops, and
+// starts again on the same port with the same directory, credentials and
+// buckets (internal/e2e's TestChaosS3Outage).
 package s3server

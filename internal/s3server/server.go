@@ -34,6 +34,9 @@ type Server struct {
 	Region    string
 	Dir       string // the posix root: bucket b, key k is the file Dir/b/k
 
+	bin, sidecar string // how it was launched, for Up
+	addr         string
+
 	cmd      *exec.Cmd
 	out      *tailBuffer
 	exited   chan struct{} // closed when the process has been waited for
@@ -106,7 +109,12 @@ func (s *Server) launch(bin, sidecar string) error {
 	if err != nil {
 		return err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return s.launchAt(bin, sidecar, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+}
+
+// launchAt starts versitygw on addr and waits until it answers HTTP.
+func (s *Server) launchAt(bin, sidecar, addr string) error {
+	s.bin, s.sidecar, s.addr = bin, sidecar, addr
 	args := []string{"--port", addr, "--region", s.Region, "--quiet", "posix"}
 	if sidecar != "" {
 		args = append(args, "--sidecar", sidecar)
@@ -197,6 +205,33 @@ func (s *Server) terminate() {
 		return
 	}
 	testenv.StopProcess(s.cmd.Process, s.exited, stopTimeout)
+}
+
+// upTimeout bounds how long Up retries a port another process holds.
+const upTimeout = 10 * time.Second
+
+// Down stops the server, as Stop does, for an outage: Up starts it again.
+// Requests meanwhile are refused (nothing listens on the port).
+func (s *Server) Down() { s.terminate() }
+
+// Up starts a server stopped by Down again on the same port, root
+// directory, credentials and buckets, and waits until it answers. Another
+// process may have taken the port meanwhile: Up retries for a while, then
+// fails.
+func (s *Server) Up() error {
+	select {
+	case <-s.exited:
+	default:
+		return errors.New("s3server: Up while the server is running")
+	}
+	deadline := time.Now().Add(upTimeout)
+	for {
+		err := s.launchAt(s.bin, s.sidecar, s.addr)
+		if err == nil || !errors.Is(err, errAddrInUse) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Output returns the last 64 KiB the server printed.

@@ -207,3 +207,39 @@ func TestPortTaken(t *testing.T) {
 		t.Errorf("Start used the busy port (%d port picks, endpoint %s)", calls, srv.Endpoint)
 	}
 }
+
+// Down and Up are an outage: requests fail meanwhile, and the server comes
+// back on the same endpoint with the same buckets and objects.
+func TestDownUp(t *testing.T) {
+	srv := Start(t)
+	data := []byte("kept across the outage")
+	if _, err := srv.Client().PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(srv.Bucket), Key: aws.String("k"), Body: bytes.NewReader(data),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := srv.Endpoint
+	srv.Down()
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(endpoint, "http://"), time.Second); err == nil {
+		t.Fatalf("%s still accepts connections after Down", endpoint)
+	}
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Endpoint != endpoint {
+		t.Errorf("endpoint after Up = %s, want %s", srv.Endpoint, endpoint)
+	}
+	out, err := srv.Client().GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(srv.Bucket), Key: aws.String("k")})
+	if err != nil {
+		t.Fatalf("GetObject after Up: %v", err)
+	}
+	defer out.Body.Close()
+	var got bytes.Buffer
+	got.ReadFrom(out.Body)
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Errorf("object after Up = %q, want %q", got.Bytes(), data)
+	}
+	if err := srv.Up(); err == nil {
+		t.Error("Up of a running server succeeded")
+	}
+}

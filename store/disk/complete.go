@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store"
 )
 
@@ -126,6 +127,7 @@ func (b *Backend) CompleteMultipart(ctx context.Context, key, multipartID string
 	if err := t.finish(); err != nil {
 		return err
 	}
+	failpoint.Hit("disk-assemble")
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -1,0 +1,309 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The counter checker. Every server of a chaos test logs each segment just
+// before it persists it (TUSVAULT_SEGMENT_LOG), so the log holds every
+// segment under which a byte may ever have been encrypted, including those
+// that a rollback later dropped from .info (a segment is logged before its
+// .info is written, and .info is written before any byte is encrypted under
+// it). Over that log and every .info of the store, auditStore proves:
+//
+//	(a) IVs are unique: no IV was logged twice, in any upload of any trial
+//	    of the test binary's run (ivRegistry);
+//	(b) counters are disjoint: for each upload of Size bytes, any two of
+//	    its logged segments i ≠ j have disjoint counter ranges
+//	    R_i = { IV_i + floor(o/16) mod 2^128 : Off_i ≤ o < Size }.
+//	    Whatever a request encrypted under segment i lies at offsets in
+//	    [Off_i, Size) (tusd cuts bodies at the length), so no counter
+//	    block ever encrypted two different plaintexts, rolled back or not
+//	    (a single segment is one request, which encrypts each offset once);
+//	(c) rollbacks never reach the object: the segments of the finished
+//	    .info are exactly those the log predicts (each logged segment
+//	    drops the segments at or above its offset, the completion drops
+//	    those at Size), so every byte o of the object is decrypted under
+//	    the newest segment that started at or before o, never under one
+//	    that a later request replaced; with the byte-exact GET and decrypt
+//	    of the test, the stored ciphertext at o is the encryption of the
+//	    client's last bytes for o under that segment;
+//	(d) nothing persisted goes unlogged: every segment in every .info of
+//	    the store, finished or not, is in the log.
+
+// segRec is one line of a segment log.
+type segRec struct {
+	id    string
+	off   int64
+	iv    [16]byte
+	where string // file:line
+}
+
+// readSegLog parses a segment log, grouped by upload id in log order.
+func readSegLog(path string) (map[string][]segRec, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return map[string][]segRec{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string][]segRec{}
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		where := fmt.Sprintf("%s:%d", filepath.Base(path), line)
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 {
+			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+		}
+		off, err := strconv.ParseInt(fields[1], 10, 64)
+		iv, herr := hex.DecodeString(fields[2])
+		if err != nil || herr != nil || len(iv) != 16 || off < 0 {
+			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+		}
+		r := segRec{id: fields[0], off: off, where: where}
+		copy(r.iv[:], iv)
+		out[r.id] = append(out[r.id], r)
+	}
+	return out, sc.Err()
+}
+
+// ivRegistry holds every IV of every segment log audited in this run.
+var ivRegistry = struct {
+	sync.Mutex
+	m map[[16]byte]string
+}{m: map[[16]byte]string{}}
+
+// registerIV records where iv was logged; a second place is a reuse (a).
+func registerIV(r segRec, log string) error {
+	ivRegistry.Lock()
+	defer ivRegistry.Unlock()
+	place := log + " " + r.where + " (upload " + r.id + ", Off " + strconv.FormatInt(r.off, 10) + ")"
+	if prev, ok := ivRegistry.m[r.iv]; ok && prev != place {
+		return fmt.Errorf("(a) IV %x reused: %s and %s", r.iv, prev, place)
+	}
+	ivRegistry.m[r.iv] = place
+	return nil
+}
+
+var two128 = new(big.Int).Lsh(big.NewInt(1), 128)
+
+// counterRange is R_i of (b) as at most two linear ranges [lo, hi] of
+// counters (two when it wraps past 2^128); none when Off >= size.
+func counterRange(r segRec, size int64) [][2]*big.Int {
+	if r.off >= size {
+		return nil
+	}
+	iv := new(big.Int).SetBytes(r.iv[:])
+	lo := new(big.Int).Add(iv, big.NewInt(r.off/16))
+	hi := new(big.Int).Add(iv, big.NewInt((size-1)/16))
+	lo.Mod(lo, two128)
+	hi.Mod(hi, two128)
+	if lo.Cmp(hi) <= 0 {
+		return [][2]*big.Int{{lo, hi}}
+	}
+	return [][2]*big.Int{{lo, new(big.Int).Sub(two128, big.NewInt(1))}, {big.NewInt(0), hi}}
+}
+
+// countersOverlap reports whether two segments of an upload of size bytes
+// could share a counter block.
+func countersOverlap(a, b segRec, size int64) bool {
+	for _, x := range counterRange(a, size) {
+		for _, y := range counterRange(b, size) {
+			if x[0].Cmp(y[1]) <= 0 && y[0].Cmp(x[1]) <= 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// predictSegments replays the log as the store edits segments: each new
+// one drops those at or above its offset; completion drops those at size.
+func predictSegments(recs []segRec, size int64) []segRec {
+	var segs []segRec
+	for _, r := range recs {
+		i := 0
+		for i < len(segs) && segs[i].off < r.off {
+			i++
+		}
+		segs = append(segs[:i], r)
+	}
+	i := 0
+	for i < len(segs) && segs[i].off < size {
+		i++
+	}
+	return segs[:i]
+}
+
+// auditUpload checks (b), (c) and (d) for one upload: recs are its logged
+// segments in order, size its length, info its .info (nil once removed).
+func auditUpload(recs []segRec, size int64, info *infoFile) []string {
+	var bad []string
+	for i := range recs {
+		for j := i + 1; j < len(recs); j++ {
+			if countersOverlap(recs[i], recs[j], size) {
+				bad = append(bad, fmt.Sprintf("(b) segments %s {Off %d} and %s {Off %d} share counter blocks", recs[i].where, recs[i].off, recs[j].where, recs[j].off))
+			}
+		}
+	}
+	if info == nil {
+		return bad
+	}
+	logged := map[[16]byte]int64{}
+	for _, r := range recs {
+		logged[r.iv] = r.off
+	}
+	for _, sg := range info.Enc.Segments {
+		var iv [16]byte
+		copy(iv[:], sg.IV)
+		if off, ok := logged[iv]; !ok || off != sg.Off || len(sg.IV) != 16 {
+			bad = append(bad, fmt.Sprintf("(d) .info segment {Off %d, IV %x} is not in the segment log", sg.Off, sg.IV))
+		}
+	}
+	if len(info.Enc.Tag) == 0 {
+		return bad // unfinished: (c) is about finished objects
+	}
+	want := predictSegments(recs, size)
+	same := len(want) == len(info.Enc.Segments)
+	for i := 0; same && i < len(want); i++ {
+		sg := info.Enc.Segments[i]
+		same = sg.Off == want[i].off && string(sg.IV) == string(want[i].iv[:])
+	}
+	if !same {
+		var got, exp []string
+		for _, sg := range info.Enc.Segments {
+			got = append(got, fmt.Sprintf("{%d %x}", sg.Off, sg.IV[:4]))
+		}
+		for _, r := range want {
+			exp = append(exp, fmt.Sprintf("{%d %x}", r.off, r.iv[:4]))
+		}
+		bad = append(bad, fmt.Sprintf("(c) finished segments %v, the log predicts %v", got, exp))
+	}
+	return bad
+}
+
+// auditStore runs the checker over the rig's segment log and every .info
+// in its store. sizes gives the length of every upload the test created
+// (removed ones too); a logged upload missing from it is an error. It
+// returns the number of segments audited.
+func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
+	t.Helper()
+	logs, err := readSegLog(r.segLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos := map[string]*infoFile{}
+	root := r.objDir()
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != root {
+			return fs.SkipDir // .tusvault, versitygw's .sgwtmp
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".info") {
+			return nil
+		}
+		info, err := readInfoAt(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		infos[strings.TrimSuffix(filepath.ToSlash(rel), ".info")] = info
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for id, recs := range logs {
+		size, ok := sizes[id]
+		if !ok {
+			t.Errorf("segment log names upload %s, which the test did not create", id)
+			continue
+		}
+		for _, rec := range recs {
+			if err := registerIV(rec, r.segLog); err != nil {
+				t.Error(err)
+			}
+		}
+		n += len(recs)
+		for _, p := range auditUpload(recs, size, infos[id]) {
+			t.Errorf("upload %s: %s", id, p)
+		}
+	}
+	for id, info := range infos {
+		if _, ok := logs[id]; !ok && len(info.Enc.Segments) > 0 {
+			t.Errorf("(d) upload %s has %d segments in .info and none in the segment log", id, len(info.Enc.Segments))
+		}
+	}
+	return n
+}
+
+// The checker itself: it finds a reused IV, overlapping counters, a
+// finished .info that kept a replaced segment, and an unlogged segment.
+func TestChaosCheckerCatches(t *testing.T) {
+	iv := func(hi, lo byte) (b [16]byte) { b[0], b[15] = hi, lo; return }
+	rec := func(off int64, v [16]byte, where string) segRec {
+		return segRec{id: "u", off: off, iv: v, where: where}
+	}
+	seg := func(r segRec) segment { return segment{Off: r.off, IV: append([]byte(nil), r.iv[:]...)} }
+	const size = 100 << 10 // 6400 blocks
+	a, b := rec(0, iv(1, 0), "l:1"), rec(40<<10, iv(2, 0), "l:2")
+	finished := func(segs ...segRec) *infoFile {
+		info := &infoFile{Size: size, Offset: size}
+		info.Enc.Tag = make([]byte, 32)
+		for _, r := range segs {
+			info.Enc.Segments = append(info.Enc.Segments, seg(r))
+		}
+		return info
+	}
+	if bad := auditUpload([]segRec{a, b}, size, finished(a, b)); len(bad) != 0 {
+		t.Fatalf("a clean upload: %v", bad)
+	}
+	// A rollback: c replaces b at a lower offset; the object must use c.
+	c := rec(20<<10, iv(3, 0), "l:3")
+	if bad := auditUpload([]segRec{a, b, c}, size, finished(a, c)); len(bad) != 0 {
+		t.Fatalf("a clean rollback: %v", bad)
+	}
+	cases := []struct {
+		name string
+		recs []segRec
+		info *infoFile
+		want string
+	}{
+		// b's IV is a's plus 232, b starts at block 2560: a covers IV_a+0..6399.
+		{"overlap", []segRec{a, rec(40<<10, iv(1, 232), "l:2")}, nil, "(b)"},
+		// Wrapping past 2^128 overlaps too.
+		{"wrap", []segRec{rec(0, [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00}, "l:1"), rec(0, iv(0, 5), "l:2")}, nil, "(b)"},
+		{"kept a replaced segment", []segRec{a, b, c}, finished(a, b), "(c)"},
+		{"unlogged", []segRec{a}, finished(a, b), "(d)"},
+	}
+	for _, tc := range cases {
+		bad := auditUpload(tc.recs, size, tc.info)
+		if len(bad) == 0 || !strings.HasPrefix(bad[0], tc.want) {
+			t.Errorf("%s: got %v, want a %s finding", tc.name, bad, tc.want)
+		}
+	}
+	if err := registerIV(rec(0, iv(9, 9), "x:1"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := registerIV(rec(5, iv(9, 9), "x:2"), "test"); err == nil || !strings.HasPrefix(err.Error(), "(a)") {
+		t.Errorf("a reused IV: %v", err)
+	}
+	ivRegistry.Lock()
+	delete(ivRegistry.m, iv(9, 9))
+	ivRegistry.Unlock()
+}
