@@ -1,9 +1,11 @@
 package hooks
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 )
@@ -102,6 +104,13 @@ func (p *Policy) creationMetadata(ev handler.HookEvent) (meta map[string]string,
 		meta = ev.Upload.MetaData
 		if meta == nil {
 			meta = map[string]string{}
+		}
+		for k, v := range meta {
+			// From Content-Type and Content-Disposition, whose quoted
+			// strings may hold any byte: held to ParseMetadata's UTF-8.
+			if !utf8.ValidString(v) {
+				return nil, false, errInvalidMetadata(fmt.Sprintf("value of %q is not UTF-8", k))
+			}
 		}
 		return meta, false, nil
 	}
