@@ -106,16 +106,21 @@ func (p *Policy) checkLink(id, value string) *handler.Error {
 }
 
 // linkValue returns the download link of a request (the LinkParam query
-// parameter); ok is false when it carries none.
+// parameter); ok is false when it carries none. A parameter given more
+// than once yields "", which no link matches: a cache or proxy in front
+// might read another one than the policy.
 func linkValue(r *http.Request) (string, bool) {
 	if !strings.Contains(r.URL.RawQuery, LinkParam) {
 		return "", false
 	}
-	q := r.URL.Query()
-	if !q.Has(LinkParam) {
+	vs, ok := r.URL.Query()[LinkParam]
+	if !ok {
 		return "", false
 	}
-	return q.Get(LinkParam), true
+	if len(vs) != 1 {
+		return "", true
+	}
+	return vs[0], true
 }
 
 // authorizeLink decides a request that carries a download link: only a

@@ -85,6 +85,9 @@ func TestDownloadLink(t *testing.T) {
 		"padded mac":      u + "?download=" + sig + "=",
 		"another owner's": e.URL + "home/bob/" + e.id(t, u)[len("home/alice/"):] + "?download=" + sig,
 		"share of the id": e.URL + "guest/alice/trip/" + e.id(t, u)[len("home/alice/"):] + "?download=" + sig,
+		// A cache or proxy might read another one than the policy.
+		"twice":             link + "&download=" + sig,
+		"then a forged one": link + "&download=1.x",
 	}
 	for name, target := range bad {
 		r := do(t, http.MethodGet, target, bearer(alice), nil, nil)
