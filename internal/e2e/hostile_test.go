@@ -261,6 +261,10 @@ func TestHostileWire(t *testing.T) {
 		{"dot-dot from the page", "GET", wire("GET", "/index.html/../files/{A}", dev), 307},
 		{"absolute-form target", "HEAD", wire("HEAD", "http://elsewhere.test/files/{A}", dev), 200},
 		{"asterisk-form OPTIONS", "OPTIONS", wire("OPTIONS", "*"), 200},
+		{"CONNECT of an upload", "CONNECT", wire("CONNECT", fileA, dev), 405},
+		{"CONNECT with dot-dot, not cleaned", "CONNECT", wire("CONNECT", "/files/home/alice/../dev/{A.rand}", alice), 404},
+		{"TRACE of an upload", "TRACE", wire("TRACE", fileA, dev), 405},
+		{"TRACE of the creation endpoint", "TRACE", wire("TRACE", "/files/", dev), 405},
 		{"the base path without its slash, no token", "POST", wire("POST", "/files", "Upload-Length: 10", "Content-Length: 0"), 401},
 		{"upper-case base path", "GET", wire("GET", "/FILES/{A}", dev), 404},
 		{"the api under the base path", "GET", wire("GET", "/files/api/session", dev), 404},
@@ -365,7 +369,8 @@ func TestHostileWire(t *testing.T) {
 // has passed, without an answer, and a connection left idle after a
 // request is closed after it too (IdleTimeout); meanwhile the server
 // answers others at once, and afterwards no goroutine or file is left
-// behind and nothing stored changed.
+// behind and nothing stored changed. A PATCH whose body stalls ends after
+// -network-timeout as well.
 func TestHostileSlowClients(t *testing.T) {
 	ctx := testCtx(t, 120*time.Second)
 	e := startHostile(t, ctx)
@@ -428,6 +433,47 @@ func TestHostileSlowClients(t *testing.T) {
 
 	e.settle(t, base, 10*time.Second)
 	e.checkFixture(t, ctx, before)
+
+	// A PATCH whose body stalls is ended once -network-timeout passes
+	// without a byte (tusd's read deadline), keeping what arrived, and
+	// leaves nothing behind.
+	c := withToken(e.dev)
+	u, err := c.Create(ctx, e.s.Endpoint, 100, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.HTTP.Transport.(*http.Transport).CloseIdleConnections()
+	base = e.usage(t)
+	conn, err = net.DialTimeout("tcp", e.s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(hostileTimeout + 10*time.Second))
+	conn.Write([]byte(e.expand(wire("PATCH", "/files/"+uploadID(t, u), "Authorization: Bearer {dev}",
+		"Content-Type: application/offset+octet-stream", "Upload-Offset: 0", "Content-Length: 100") + "01234")))
+	stalled := time.Now()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: "PATCH"})
+	d := time.Since(stalled)
+	if err != nil {
+		t.Fatalf("stalled PATCH: %v after %v", err, d)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// tusd answers 500 ERR_READ_TIMEOUT, "for backwards compatibility":
+	// clients retry a 5xx.
+	if resp.StatusCode != http.StatusInternalServerError || !strings.HasPrefix(string(b), "ERR_READ_TIMEOUT") {
+		t.Errorf("stalled PATCH: %d %q, want 500 ERR_READ_TIMEOUT", resp.StatusCode, b)
+	}
+	if d < hostileTimeout*3/4 || d > hostileTimeout+3*time.Second {
+		t.Errorf("stalled PATCH ended after %v (%v), want about %v", d, err, hostileTimeout)
+	}
+	conn.Close()
+	e.settle(t, base, 10*time.Second)
+	if off, _, err := c.Head(ctx, u); err != nil || off != 5 {
+		t.Errorf("offset after the stalled PATCH: %d, %v; want the 5 bytes that arrived", off, err)
+	}
+	c.HTTP.Transport.(*http.Transport).CloseIdleConnections()
 }
 
 // slowHeaders opens a connection, sends head and then one byte of a
