@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -154,7 +155,7 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 			return
 		}
 	}
-	if err := p.checkCreationBody(r); err != nil {
+	if err := p.checkCreation(r); err != nil {
 		p.refuse(w, r, method, *err)
 		return
 	}
@@ -167,23 +168,45 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), creationKey{}, h)))
 }
 
-// checkCreationBody refuses a tus 1.0 creation whose body (creation with
-// upload) is declared longer than its Upload-Length, with tusd's 413
-// ERR_UPLOAD_SIZE_EXCEEDED. tusd would refuse it too, but only after
-// creating the upload, and its error answer has no Location: the client
-// would be left with an upload it cannot reach (counted by max_files).
-// A chunked body is only known to be too long once read; tusd keeps the
-// bytes up to the length as it does for a PATCH (README, "What a 204
-// means").
-func (p *Policy) checkCreationBody(r *http.Request) *handler.Error {
-	if p.draftVersion(r.Header) != "" || r.ContentLength <= 0 ||
-		r.Header.Get("Content-Type") != "application/offset+octet-stream" || r.Header.Get("Upload-Defer-Length") != "" {
+// checkCreation refuses, before tusd, a creation tusd would answer
+// wrongly:
+//   - in tus 1.0, one whose body (creation with upload) is declared
+//     longer than its Upload-Length, with tusd's 413
+//     ERR_UPLOAD_SIZE_EXCEEDED. tusd refuses it too, but only after
+//     creating the upload, and its error answer has no Location: the
+//     client would be left with an upload it cannot reach (counted by
+//     max_files). A chunked body is only known to be too long once read;
+//     tusd keeps the bytes up to the length as it does for a PATCH
+//     (README, "What a 204 means").
+//   - in the IETF draft form, one whose Content-Type or
+//     Content-Disposition mime.ParseMediaType cannot read, with 400:
+//     tusd answers 500 with the parser's error text.
+func (p *Policy) checkCreation(r *http.Request) *handler.Error {
+	if p.draftVersion(r.Header) != "" {
+		for _, name := range []string{"Content-Type", "Content-Disposition"} {
+			if v := r.Header.Get(name); v != "" {
+				if _, _, err := mime.ParseMediaType(v); err != nil {
+					e := errInvalidMediaHeader(name)
+					return &e
+				}
+			}
+		}
+		return nil
+	}
+	if r.ContentLength <= 0 || r.Header.Get("Content-Type") != "application/offset+octet-stream" || r.Header.Get("Upload-Defer-Length") != "" {
 		return nil
 	}
 	if n, ok := ParseDigits(r.Header.Get("Upload-Length")); ok && r.ContentLength > n {
 		return &handler.ErrSizeExceeded
 	}
 	return nil
+}
+
+// errInvalidMediaHeader answers a draft creation whose Content-Type or
+// Content-Disposition does not parse.
+func errInvalidMediaHeader(name string) handler.Error {
+	return handler.NewError("ERR_INVALID_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+		"the "+name+" header does not parse", http.StatusBadRequest)
 }
 
 // grant is what authorize allowed: the token's role on the upload, and

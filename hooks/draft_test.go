@@ -646,3 +646,33 @@ func TestDraftExternalPreCreate(t *testing.T) {
 		t.Errorf("pre-create calls %+v", pre)
 	}
 }
+
+// TestDraftBrokenMediaHeaders: tusd answers a draft creation whose
+// Content-Type or Content-Disposition mime.ParseMediaType cannot read
+// with 500 and the parser's error text; the policy refuses it with 400
+// first, creating nothing.
+func TestDraftBrokenMediaHeaders(t *testing.T) {
+	e := newEnv(t, options{experimental: true})
+	alice := e.home(t, "alice")
+	for _, tc := range []struct {
+		name, value, code string
+	}{
+		{"Content-Disposition", `"`, "ERR_INVALID_CONTENT_DISPOSITION"},
+		{"Content-Disposition", "attachment; filename", "ERR_INVALID_CONTENT_DISPOSITION"},
+		{"Content-Type", "/", "ERR_INVALID_CONTENT_TYPE"},
+		{"Content-Type", "text/plain; =x", "ERR_INVALID_CONTENT_TYPE"},
+	} {
+		t.Run(tc.name+" "+tc.value, func(t *testing.T) {
+			before := snapshot(t, e.Dir)
+			h := completeHeader(http.Header{tc.name: {tc.value}}, "6", true)
+			r := doDraft(t, http.MethodPost, e.URL, bearer(alice), "6", h, []byte("0123456789"))
+			if r.Status != http.StatusBadRequest || !strings.HasPrefix(r.Body, tc.code+": ") {
+				t.Errorf("%d %q, want 400 %s", r.Status, r.Body, tc.code)
+			}
+			checkDraftRefusal(t, http.MethodPost, r)
+			if d := diffSnapshots(before, snapshot(t, e.Dir)); len(d) > 0 {
+				t.Errorf("stored files changed: %v", d)
+			}
+		})
+	}
+}
