@@ -88,6 +88,11 @@ func TestDownloadLink(t *testing.T) {
 		// A cache or proxy might read another one than the policy.
 		"twice":             link + "&download=" + sig,
 		"then a forged one": link + "&download=1.x",
+		// url.ParseQuery drops such a pair: the request went on as one
+		// without a link, authorized by its token.
+		"badly escaped":          u + "?download=%",
+		"badly escaped, then ok": u + "?download=%zz&download=" + sig,
+		"with a semicolon":       u + "?download=" + sig + ";x=1",
 	}
 	for name, target := range bad {
 		r := do(t, http.MethodGet, target, bearer(alice), nil, nil)
