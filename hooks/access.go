@@ -180,20 +180,29 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 //     (README, "What a 204 means").
 //   - in the IETF draft form, one whose Content-Type or
 //     Content-Disposition mime.ParseMediaType cannot read, with 400:
-//     tusd answers 500 with the parser's error text.
+//     tusd answers 500 with the parser's error text. And one that is not
+//     complete (whose body is the upload's first bytes) with a
+//     Content-Length beyond its Upload-Length, with 413 as in tus 1.0:
+//     tusd creates the upload, then refuses. (A complete one whose
+//     lengths differ tusd refuses with 400 before creating anything.)
 func (p *Policy) checkCreation(r *http.Request) *handler.Error {
-	if p.draftVersion(r.Header) != "" {
+	v := p.draftVersion(r.Header)
+	if v != "" {
 		for _, name := range []string{"Content-Type", "Content-Disposition"} {
-			if v := r.Header.Get(name); v != "" {
-				if _, _, err := mime.ParseMediaType(v); err != nil {
+			if h := r.Header.Get(name); h != "" {
+				if _, _, err := mime.ParseMediaType(h); err != nil {
 					e := errInvalidMediaHeader(name)
 					return &e
 				}
 			}
 		}
+		if draftComplete(r.Header, v) {
+			return nil
+		}
+	} else if r.Header.Get("Content-Type") != "application/offset+octet-stream" || r.Header.Get("Upload-Defer-Length") != "" {
 		return nil
 	}
-	if r.ContentLength <= 0 || r.Header.Get("Content-Type") != "application/offset+octet-stream" || r.Header.Get("Upload-Defer-Length") != "" {
+	if r.ContentLength <= 0 {
 		return nil
 	}
 	if n, ok := ParseDigits(r.Header.Get("Upload-Length")); ok && r.ContentLength > n {

@@ -42,6 +42,17 @@ func (p *Policy) draftVersion(h http.Header) string {
 	return ""
 }
 
+// draftComplete reports whether a request in the draft form of interop
+// version v says it completes the upload (tusd's
+// isIETFDraftUploadComplete): Upload-Incomplete: ?0 in version 3,
+// Upload-Complete: ?1 later.
+func draftComplete(h http.Header, v string) bool {
+	if v == "3" {
+		return h.Get("Upload-Incomplete") == "?0"
+	}
+	return h.Get("Upload-Complete") == "?1"
+}
+
 // draftHeadHeaders sets the headers tusd's HEAD answer in the draft form
 // carries (besides Cache-Control and Upload-Offset), for fi and interop
 // version v.

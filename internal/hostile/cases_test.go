@@ -189,6 +189,8 @@ var hostileCases = []hostileCase{
 		"Upload-Length: +10", "Tus-Resumable:"), 400, "ERR_INVALID_UPLOAD_LENGTH"},
 	{"draft creation with a body past its length", postBody(tokAlice, body10, "Upload-Draft-Interop-Version: 6", "Upload-Complete: ?1",
 		"Upload-Length: 5", "Tus-Resumable:"), 400, "ERR_INVALID_UPLOAD_LENGTH"},
+	{"draft creation of a first part past its length", postBody(tokAlice, body10, "Upload-Draft-Interop-Version: 6",
+		"Upload-Length: 5", "Tus-Resumable:"), 413, "ERR_UPLOAD_SIZE_EXCEEDED"},
 	{"draft creation with a chunked body past its length", postBody(tokAlice, body10, "Upload-Draft-Interop-Version: 6", "Upload-Complete: ?1",
 		"Upload-Length: 5", "Transfer-Encoding: chunked", "Tus-Resumable:"), 413, "ERR_UPLOAD_SIZE_EXCEEDED"},
 	{"draft creation with a broken Content-Disposition", postBody(tokAlice, body10, "Upload-Draft-Interop-Version: 6", "Upload-Complete: ?1",
