@@ -147,7 +147,7 @@ bench:
 
 # A short run of every fuzz target (the seed corpora already run in `make test`).
 fuzz:
-	@for pkg in ./store/crypt ./hooks; do \
+	@for pkg in ./store/crypt ./hooks ./internal/hostile; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
 	  done; \

@@ -14,7 +14,6 @@ require (
 	github.com/prometheus/client_golang v1.23.2
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/schollz/progressbar/v3 v3.19.1
-	github.com/tus/lockfile v1.2.0
 	github.com/tus/tusd/v2 v2.9.1
 	go.yaml.in/yaml/v2 v2.4.2
 	golang.org/x/exp v0.0.0-20250106191152-7588d65b2ba8
@@ -61,6 +60,7 @@ require (
 	github.com/prometheus/procfs v0.16.1 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/sethgrid/pester v1.2.0 // indirect
+	github.com/tus/lockfile v1.2.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/net v0.49.0 // indirect

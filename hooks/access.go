@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,13 @@ import (
 // endpoint and the upload id otherwise, and before the tusd handler:
 //
 //	http.StripPrefix(base, policy.Middleware(tusHandler))
+//
+// A request carrying one of SingleHeaders twice is 400
+// ERR_DUPLICATE_HEADER, and one whose Upload-Length or Upload-Offset
+// tusd would read is not a plain decimal number (ParseDigits: no sign,
+// no space, no other base) is 400 with tusd's own code: tusd reads only
+// the first line of a header, and takes "+10" and "-0" for numbers, where
+// a proxy in front may read them otherwise.
 //
 // The method is tusd's: X-HTTP-Method-Override on a POST replaces it.
 // OPTIONS passes. On the creation endpoint a POST needs a live token
@@ -60,12 +68,20 @@ import (
 // ContentDisposition of the upload's filename.
 func (p *Policy) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := duplicateHeader(r.Header); err != nil {
+			p.refuse(w, r, r.Method, *err)
+			return
+		}
 		method := r.Method
 		if o := r.Header.Get("X-HTTP-Method-Override"); method == http.MethodPost && o != "" {
 			method = o
 		}
 		if method == http.MethodOptions {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if err := checkNumbers(r.Header, method); err != nil {
+			p.refuse(w, r, method, *err)
 			return
 		}
 		// tusd reads the id exactly so (extractIDFromPath).
@@ -139,6 +155,10 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 			return
 		}
 	}
+	if err := p.checkCreation(r); err != nil {
+		p.refuse(w, r, method, *err)
+		return
+	}
 	h := &creation{}
 	defer func() {
 		if dir, id := h.get(); id != "" {
@@ -146,6 +166,56 @@ func (p *Policy) serveCreation(w http.ResponseWriter, r *http.Request, method st
 		}
 	}()
 	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), creationKey{}, h)))
+}
+
+// checkCreation refuses, before tusd, a creation tusd would answer
+// wrongly:
+//   - in tus 1.0, one whose body (creation with upload) is declared
+//     longer than its Upload-Length, with tusd's 413
+//     ERR_UPLOAD_SIZE_EXCEEDED. tusd refuses it too, but only after
+//     creating the upload, and its error answer has no Location: the
+//     client would be left with an upload it cannot reach (counted by
+//     max_files). A chunked body is only known to be too long once read;
+//     tusd keeps the bytes up to the length as it does for a PATCH
+//     (README, "What a 204 means").
+//   - in the IETF draft form, one whose Content-Type or
+//     Content-Disposition mime.ParseMediaType cannot read, with 400:
+//     tusd answers 500 with the parser's error text. And one that is not
+//     complete (whose body is the upload's first bytes) with a
+//     Content-Length beyond its Upload-Length, with 413 as in tus 1.0:
+//     tusd creates the upload, then refuses. (A complete one whose
+//     lengths differ tusd refuses with 400 before creating anything.)
+func (p *Policy) checkCreation(r *http.Request) *handler.Error {
+	v := p.draftVersion(r.Header)
+	if v != "" {
+		for _, name := range []string{"Content-Type", "Content-Disposition"} {
+			if h := r.Header.Get(name); h != "" {
+				if _, _, err := mime.ParseMediaType(h); err != nil {
+					e := errInvalidMediaHeader(name)
+					return &e
+				}
+			}
+		}
+		if draftComplete(r.Header, v) {
+			return nil
+		}
+	} else if r.Header.Get("Content-Type") != "application/offset+octet-stream" || r.Header.Get("Upload-Defer-Length") != "" {
+		return nil
+	}
+	if r.ContentLength <= 0 {
+		return nil
+	}
+	if n, ok := ParseDigits(r.Header.Get("Upload-Length")); ok && r.ContentLength > n {
+		return &handler.ErrSizeExceeded
+	}
+	return nil
+}
+
+// errInvalidMediaHeader answers a draft creation whose Content-Type or
+// Content-Disposition does not parse.
+func errInvalidMediaHeader(name string) handler.Error {
+	return handler.NewError("ERR_INVALID_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+		"the "+name+" header does not parse", http.StatusBadRequest)
 }
 
 // grant is what authorize allowed: the token's role on the upload, and

@@ -1,9 +1,11 @@
 package hooks
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 )
@@ -38,6 +40,17 @@ func (p *Policy) draftVersion(h http.Header) string {
 		}
 	}
 	return ""
+}
+
+// draftComplete reports whether a request in the draft form of interop
+// version v says it completes the upload (tusd's
+// isIETFDraftUploadComplete): Upload-Incomplete: ?0 in version 3,
+// Upload-Complete: ?1 later.
+func draftComplete(h http.Header, v string) bool {
+	if v == "3" {
+		return h.Get("Upload-Incomplete") == "?0"
+	}
+	return h.Get("Upload-Complete") == "?1"
 }
 
 // draftHeadHeaders sets the headers tusd's HEAD answer in the draft form
@@ -102,6 +115,13 @@ func (p *Policy) creationMetadata(ev handler.HookEvent) (meta map[string]string,
 		meta = ev.Upload.MetaData
 		if meta == nil {
 			meta = map[string]string{}
+		}
+		for k, v := range meta {
+			// From Content-Type and Content-Disposition, whose quoted
+			// strings may hold any byte: held to ParseMetadata's UTF-8.
+			if !utf8.ValidString(v) {
+				return nil, false, errInvalidMetadata(fmt.Sprintf("value of %q is not UTF-8", k))
+			}
 		}
 		return meta, false, nil
 	}

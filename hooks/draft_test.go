@@ -646,3 +646,41 @@ func TestDraftExternalPreCreate(t *testing.T) {
 		t.Errorf("pre-create calls %+v", pre)
 	}
 }
+
+// TestDraftBrokenCreations: tusd answers a draft creation whose
+// Content-Type or Content-Disposition mime.ParseMediaType cannot read
+// with 500 and the parser's error text, and creates an incomplete upload
+// whose first bytes are longer than its Upload-Length before it refuses
+// it; the policy refuses both first (400, 413), creating nothing.
+func TestDraftBrokenCreations(t *testing.T) {
+	e := newEnv(t, options{experimental: true})
+	alice := e.home(t, "alice")
+	for _, tc := range []struct {
+		v, name, value string
+		complete       bool
+		status         int
+		code           string
+	}{
+		{"6", "Content-Disposition", `"`, true, 400, "ERR_INVALID_CONTENT_DISPOSITION"},
+		{"6", "Content-Disposition", "attachment; filename", true, 400, "ERR_INVALID_CONTENT_DISPOSITION"},
+		{"6", "Content-Type", "/", true, 400, "ERR_INVALID_CONTENT_TYPE"},
+		{"6", "Content-Type", "text/plain; =x", true, 400, "ERR_INVALID_CONTENT_TYPE"},
+		{"6", "Upload-Length", "5", false, 413, "ERR_UPLOAD_SIZE_EXCEEDED"},
+		{"3", "Upload-Length", "0", false, 413, "ERR_UPLOAD_SIZE_EXCEEDED"},
+		// tusd's own answer, before it creates anything.
+		{"6", "Upload-Length", "5", true, 400, "ERR_INVALID_UPLOAD_LENGTH"},
+	} {
+		t.Run(tc.v+" "+tc.name+" "+tc.value, func(t *testing.T) {
+			before := snapshot(t, e.Dir)
+			h := completeHeader(http.Header{tc.name: {tc.value}}, tc.v, tc.complete)
+			r := doDraft(t, http.MethodPost, e.URL, bearer(alice), tc.v, h, []byte("0123456789"))
+			if r.Status != tc.status || !strings.HasPrefix(r.Body, tc.code+": ") {
+				t.Errorf("%d %q, want %d %s", r.Status, r.Body, tc.status, tc.code)
+			}
+			checkDraftRefusal(t, http.MethodPost, r)
+			if d := diffSnapshots(before, snapshot(t, e.Dir)); len(d) > 0 {
+				t.Errorf("stored files changed: %v", d)
+			}
+		})
+	}
+}

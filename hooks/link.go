@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -106,16 +107,35 @@ func (p *Policy) checkLink(id, value string) *handler.Error {
 }
 
 // linkValue returns the download link of a request (the LinkParam query
-// parameter); ok is false when it carries none.
+// parameter); ok is false when it carries none. A parameter given more
+// than once, or whose value does not unescape (url.ParseQuery would drop
+// it, and the request would go on as one without a link), yields "",
+// which no link matches: a cache or proxy in front might read it
+// otherwise than the policy.
 func linkValue(r *http.Request) (string, bool) {
-	if !strings.Contains(r.URL.RawQuery, LinkParam) {
+	raw := r.URL.RawQuery
+	if !strings.Contains(raw, LinkParam) {
 		return "", false
 	}
-	q := r.URL.Query()
-	if !q.Has(LinkParam) {
-		return "", false
+	var values []string
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err != nil || key != LinkParam {
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			value = ""
+		}
+		values = append(values, value)
 	}
-	return q.Get(LinkParam), true
+	switch len(values) {
+	case 0:
+		return "", false
+	case 1:
+		return values[0], true
+	}
+	return "", true
 }
 
 // authorizeLink decides a request that carries a download link: only a

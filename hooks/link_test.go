@@ -85,6 +85,14 @@ func TestDownloadLink(t *testing.T) {
 		"padded mac":      u + "?download=" + sig + "=",
 		"another owner's": e.URL + "home/bob/" + e.id(t, u)[len("home/alice/"):] + "?download=" + sig,
 		"share of the id": e.URL + "guest/alice/trip/" + e.id(t, u)[len("home/alice/"):] + "?download=" + sig,
+		// A cache or proxy might read another one than the policy.
+		"twice":             link + "&download=" + sig,
+		"then a forged one": link + "&download=1.x",
+		// url.ParseQuery drops such a pair: the request went on as one
+		// without a link, authorized by its token.
+		"badly escaped":          u + "?download=%",
+		"badly escaped, then ok": u + "?download=%zz&download=" + sig,
+		"with a semicolon":       u + "?download=" + sig + ";x=1",
 	}
 	for name, target := range bad {
 		r := do(t, http.MethodGet, target, bearer(alice), nil, nil)

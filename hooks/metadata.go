@@ -5,12 +5,20 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 )
 
-// MaxMetadataBytes bounds the Upload-Metadata header.
-const MaxMetadataBytes = 64 << 10
+// MaxMetadataBytes bounds the Upload-Metadata header, and
+// MaxMetadataPairs the pairs it holds: tusd serializes an upload's
+// metadata for every HEAD by appending pair after pair to a string, in
+// time and garbage quadratic in the pairs (64 KiB of 10,000 one-letter
+// keys cost 350 MB of allocation per HEAD).
+const (
+	MaxMetadataBytes = 64 << 10
+	MaxMetadataPairs = 100
+)
 
 // ErrInvalidMetadata is the client-visible error for a malformed
 // Upload-Metadata header.
@@ -21,7 +29,10 @@ func errInvalidMetadata(reason string) error {
 // ParseMetadata parses an Upload-Metadata header strictly, as tus 1.0
 // defines it: comma-separated pairs of a key and, after one space, its
 // value in standard padded base64; a key alone has an empty value. Keys
-// are non-empty printable ASCII without spaces or commas, and unique.
+// are non-empty printable ASCII without spaces or commas, and unique;
+// values decode to UTF-8 text (the store keeps them as JSON strings,
+// which would alter any other bytes). At most MaxMetadataBytes and
+// MaxMetadataPairs.
 // tusd drops malformed pairs silently; tusvault refuses the request with
 // 400 instead, so a client learns its file name was not stored.
 func ParseMetadata(header string) (map[string]string, error) {
@@ -32,7 +43,11 @@ func ParseMetadata(header string) (map[string]string, error) {
 	if len(header) > MaxMetadataBytes {
 		return nil, errInvalidMetadata(fmt.Sprintf("longer than %d bytes", MaxMetadataBytes))
 	}
-	for _, pair := range strings.Split(header, ",") {
+	pairs := strings.Split(header, ",")
+	if len(pairs) > MaxMetadataPairs {
+		return nil, errInvalidMetadata(fmt.Sprintf("more than %d pairs", MaxMetadataPairs))
+	}
+	for _, pair := range pairs {
 		pair = strings.Trim(pair, " \t")
 		key, value, hasValue := strings.Cut(pair, " ")
 		if !validKey(key) {
@@ -46,6 +61,11 @@ func ParseMetadata(header string) (map[string]string, error) {
 			var err error
 			if decoded, err = base64.StdEncoding.Strict().DecodeString(value); err != nil {
 				return nil, errInvalidMetadata(fmt.Sprintf("value of %q is not base64", key))
+			}
+			if !utf8.Valid(decoded) {
+				// The store keeps metadata as JSON strings, which would
+				// replace the invalid bytes with U+FFFD.
+				return nil, errInvalidMetadata(fmt.Sprintf("value of %q is not UTF-8", key))
 			}
 		}
 		meta[key] = string(decoded)

@@ -3,6 +3,7 @@ package hooks
 import (
 	"encoding/base64"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,8 @@ func TestParseMetadata(t *testing.T) {
 		"filename " + b64("a.txt") + ",filetype " + b64("text/plain"): {"filename": "a.txt", "filetype": "text/plain"},
 		"is_confidential":                   {"is_confidential": ""},
 		" filename " + b64("x") + " , flag": {"filename": "x", "flag": ""},
-		"name " + b64("\x00\xff binary ok"): {"name": "\x00\xff binary ok"},
+		"name " + b64("\x00 nul ok, é ok"):  {"name": "\x00 nul ok, é ok"},
+		manyKeys(MaxMetadataPairs):          manyKeysMap(MaxMetadataPairs),
 	}
 	for h, want := range good {
 		got, err := ParseMetadata(h)
@@ -28,6 +30,10 @@ func TestParseMetadata(t *testing.T) {
 		"filename !!!notbase64", "a b c", "filename ====x", "filename " + strings.TrimRight(b64("ab"), "="),
 		",", "a,,b", "k\x01 " + b64("x"), "ké " + b64("x"),
 		"a " + b64("1") + ",a " + b64("2"), strings.Repeat("k", MaxMetadataBytes+1),
+		// Not UTF-8: stored as JSON strings, the bytes would come back
+		// as U+FFFD.
+		"name " + b64("\x00\xff binary"), "filename " + b64("caf\xe9.txt"),
+		manyKeys(MaxMetadataPairs + 1),
 	} {
 		if _, err := ParseMetadata(h); err == nil {
 			t.Errorf("ParseMetadata(%q) accepted a malformed header", h)
@@ -35,6 +41,23 @@ func TestParseMetadata(t *testing.T) {
 			t.Errorf("ParseMetadata(%q): error %q does not say what is wrong", h, err)
 		}
 	}
+}
+
+// manyKeys is a header of n keys without values; manyKeysMap its parse.
+func manyKeys(n int) string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "k" + strconv.Itoa(i)
+	}
+	return strings.Join(keys, ",")
+}
+
+func manyKeysMap(n int) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m["k"+strconv.Itoa(i)] = ""
+	}
+	return m
 }
 
 // FuzzParseMetadata: any header either parses into pairs that encode back

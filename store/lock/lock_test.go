@@ -5,11 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tus/tusd/v2/pkg/filelocker"
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/tusvault/tusvault/internal/redisserver"
@@ -176,5 +178,103 @@ func TestName(t *testing.T) {
 	}
 	if err := lk.Unlock(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// openFDs counts the process's open file descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(entries)
+}
+
+// The file locker leaves no descriptor open: tusd's filelocker (through
+// tus/lockfile's os.FindProcess) left two pidfds per Unlock and per busy
+// attempt until the garbage collector ran. The collector is off here so
+// that it cannot close them.
+func TestFileLeavesNoDescriptors(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	l, err := NewFile(filepath.Join(t.TempDir(), "locks"), 20*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLock(t, l, "warm/up", func() {}).Unlock()
+	before := openFDs(t)
+	for i := range 50 {
+		lk := mustLock(t, l, "home/alice/1", func() {})
+		if _, ok, err := l.TryLock("home/alice/1"); ok || err != nil {
+			t.Fatalf("TryLock of a held lock: %v, %v", ok, err)
+		}
+		if err := lk.Unlock(); err != nil {
+			t.Fatalf("Unlock %d: %v", i, err)
+		}
+		release, ok, err := l.TryLock("home/alice/1")
+		if !ok || err != nil {
+			t.Fatalf("TryLock %d: %v, %v", i, ok, err)
+		}
+		release()
+	}
+	if after := openFDs(t); after > before {
+		t.Fatalf("%d descriptors open before, %d after 50 rounds", before, after)
+	}
+}
+
+// File shares locks with tusd's filelocker (the lock and .stop files of
+// tus/lockfile), both ways, and takes over a stale lock file.
+func TestFileSharesTusdLocks(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locks")
+	l, err := NewFile(dir, 20*time.Millisecond, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tusd := filelocker.New(dir)
+	tusd.HolderPollInterval, tusd.AcquirerPollInterval = 20*time.Millisecond, 10*time.Millisecond
+
+	// tusd holds: ours cannot try it, and Lock asks tusd's holder to let go.
+	asked := make(chan struct{})
+	theirs, err := tusd.NewLock(Name("home/alice/1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := theirs.Lock(ctx, func() { close(asked) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := l.TryLock("home/alice/1"); ok || err != nil {
+		t.Fatalf("TryLock of tusd's lock: %v, %v", ok, err)
+	}
+	go func() {
+		<-asked
+		theirs.Unlock()
+	}()
+	mustLock(t, l, "home/alice/1", func() {}).Unlock()
+
+	// Ours holds: tusd's Lock asks our holder to let go.
+	asked2 := make(chan struct{})
+	mine := mustLock(t, l, "home/alice/1", func() { close(asked2) })
+	go func() {
+		<-asked2
+		mine.Unlock()
+	}()
+	theirs2, _ := tusd.NewLock(Name("home/alice/1"))
+	if err := theirs2.Lock(ctx, func() {}); err != nil {
+		t.Fatalf("tusd's Lock of ours: %v", err)
+	}
+	theirs2.Unlock()
+
+	// A lock file of a process that is gone, or holding no pid, is stale.
+	for _, content := range []string{"2147483646\n", "junk\n", ""} {
+		if err := os.WriteFile(filepath.Join(dir, Name("home/alice/2")+".lock"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		release, ok, err := l.TryLock("home/alice/2")
+		if !ok || err != nil {
+			t.Fatalf("TryLock over a stale lock file %q: %v, %v", content, ok, err)
+		}
+		release()
 	}
 }

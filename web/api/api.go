@@ -131,6 +131,12 @@ func (a *API) endpoint(serve func(w http.ResponseWriter, r *http.Request) error)
 		h.Set("Referrer-Policy", "no-referrer")
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
+			// Two Authorization lines are refused as on the upload
+			// routes: a proxy in front may read the other one.
+			if err := hooks.CheckHeaders(r.Header); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
 			if err := serve(w, r); err != nil {
 				a.writeError(w, r, err)
 			}

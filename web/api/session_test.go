@@ -117,6 +117,11 @@ func TestSessionRefusals(t *testing.T) {
 	wantError(t, "bad signature", e.get(t, http.MethodGet, api.SessionPath, other.home(t, "alice"), nil), 401, "ERR_INVALID_TOKEN")
 	wantError(t, "no token", e.get(t, http.MethodGet, api.SessionPath, "", nil), 401, "ERR_UNAUTHORIZED")
 	wantError(t, "basic", e.get(t, http.MethodGet, api.SessionPath, "", http.Header{"Authorization": {"Basic YTpi"}}), 401, "ERR_UNAUTHORIZED")
+	// Two tokens: a proxy in front may read the other one.
+	live := "Bearer " + e.home(t, "bob")
+	for _, path := range []string{api.SessionPath, api.UploadsPath} {
+		wantError(t, "two tokens", e.get(t, http.MethodGet, path, "", http.Header{"Authorization": {live, live}}), 400, "ERR_DUPLICATE_HEADER")
+	}
 	after := e.Policy.Refusals()
 	for reason, n := range map[string]int64{"expired": 1, "bad_signature": 1, "no_token": 2} {
 		if after[reason]-before[reason] != n {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
+	"strings"
 
 	"github.com/tusvault/tusvault/hooks"
 	"github.com/tusvault/tusvault/store"
@@ -48,6 +48,18 @@ type upload struct {
 	DownloadExpires *string `json:"download_expires"`
 }
 
+// parseLimit reads the limit parameter: a whole number from 1 in ASCII
+// digits, more than MaxListLimit (however many digits) taken as it.
+func parseLimit(v string) (int, error) {
+	if v == "" || strings.Trim(v, "0123456789") != "" || strings.Trim(v, "0") == "" {
+		return 0, errLimit
+	}
+	if n, ok := hooks.ParseDigits(v); ok && n < MaxListLimit {
+		return int(n), nil
+	}
+	return MaxListLimit, nil
+}
+
 // serveUploads answers GET /api/uploads.
 func (a *API) serveUploads(w http.ResponseWriter, r *http.Request) error {
 	p := a.cfg.Policy
@@ -63,11 +75,11 @@ func (a *API) serveUploads(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit := DefaultListLimit
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return errLimit
+		n, err := parseLimit(v)
+		if err != nil {
+			return err
 		}
-		limit = min(n, MaxListLimit)
+		limit = n
 	}
 	page, next, err := a.cfg.Uploads.ListUploads(ctx, prefixes, limit, q.Get("cursor"))
 	if errors.Is(err, store.ErrBadCursor) {

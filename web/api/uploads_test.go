@@ -138,7 +138,16 @@ func TestUploadsList(t *testing.T) {
 	if len(d.Uploads) != len(want) || d.NextCursor != nil {
 		t.Errorf("limit=100000: %d uploads, next %v", len(d.Uploads), d.NextCursor)
 	}
-	for _, q := range []string{"limit=0", "limit=-1", "limit=ten", "limit=1.5"} {
+	// However many digits it has: it was refused once past int64.
+	e.getJSON(t, api.UploadsPath+"?limit=99999999999999999999999", alice, &d)
+	if len(d.Uploads) != len(want) || d.NextCursor != nil {
+		t.Errorf("limit=99999999999999999999999: %d uploads, next %v", len(d.Uploads), d.NextCursor)
+	}
+	e.getJSON(t, api.UploadsPath+"?limit=0001", alice, &d)
+	if len(d.Uploads) != 1 {
+		t.Errorf("limit=0001: %d uploads", len(d.Uploads))
+	}
+	for _, q := range []string{"limit=0", "limit=000", "limit=-1", "limit=ten", "limit=1.5", "limit=+5", "limit=%205", "limit=0x10"} {
 		wantError(t, q, e.get(t, http.MethodGet, api.UploadsPath+"?"+q, alice, nil), 400, "ERR_INVALID_LIMIT")
 	}
 	for _, c := range []string{"x", "MSAxIGhvbWUvYm9iLy4", strings.Repeat("A", 3000)} {
