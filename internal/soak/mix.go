@@ -16,10 +16,10 @@ var (
 )
 
 // FullMix is `make soak`: 2,630 files as the system tusvault replaces
-// was validated with, about 59 GB:
+// was validated with, about 70 GB:
 //
 //   - 2,400 photos of 1 to 20 MB (10^6 bytes);
-//   - 200 videos: 180 of 100 to 150 MB, 15 of 150 to 600 MB and 5 of
+//   - 200 videos: 180 of 100 to 250 MB, 15 of 250 to 800 MB and 5 of
 //     exactly 1 GiB;
 //   - 15 empty files and 15 of 1 byte.
 //
@@ -30,8 +30,8 @@ var (
 var FullMix = Mix{
 	Bands: []Band{
 		{Kind: Photo, Count: 2400, Min: 1 * mb, Max: 20 * mb},
-		{Kind: Video, Count: 180, Min: 100 * mb, Max: 150 * mb},
-		{Kind: Video, Count: 15, Min: 150 * mb, Max: 600 * mb},
+		{Kind: Video, Count: 180, Min: 100 * mb, Max: 250 * mb},
+		{Kind: Video, Count: 15, Min: 250 * mb, Max: 800 * mb},
 		{Kind: Video, Count: 5, Min: gib, Max: gib},
 		{Kind: Empty, Count: 15},
 		{Kind: Byte, Count: 15, Min: 1, Max: 1},

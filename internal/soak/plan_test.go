@@ -97,8 +97,8 @@ func TestFullMix(t *testing.T) {
 			t.Errorf("%d %ss, want %d", tot.ByKind[k].Files, k, n)
 		}
 	}
-	if tot.Files != 2630 || tot.Bytes < 50e9 || tot.Bytes > 70e9 {
-		t.Errorf("%d files, %d bytes: want 2,630 and about 59 GB", tot.Files, tot.Bytes)
+	if tot.Files != 2630 || tot.Bytes < 60e9 || tot.Bytes > 80e9 {
+		t.Errorf("%d files, %d bytes: want 2,630 and about 70 GB", tot.Files, tot.Bytes)
 	}
 	if tot.ByKind[Empty].Bytes != 0 || tot.ByKind[Byte].Bytes != 15 || tot.ByKind[Video].Max != gib {
 		t.Errorf("by kind: %+v", tot.ByKind)

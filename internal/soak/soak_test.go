@@ -27,6 +27,11 @@ func TestSoak(t *testing.T) {
 	if mode == "full" {
 		timeout = fullTimeout
 	}
+	soak(t, p, mode, timeout)
+}
+
+// soak runs plan p (of the mode named) within timeout and checks it.
+func soak(t *testing.T, p Plan, mode string, timeout time.Duration) {
 	if dl, ok := t.Deadline(); ok && time.Until(dl) < timeout+2*time.Minute {
 		t.Fatalf("the %s soak needs up to %v: run it with -timeout %v or more (make soak does)", mode, timeout, (timeout + 10*time.Minute).Round(time.Minute))
 	}
