@@ -26,14 +26,21 @@
 // (PID 0 in each) probes the server itself across all of them. The
 // package is Linux-only in what it measures; elsewhere the fields stay 0.
 //
+// Content is a deterministic file that can be read from any offset (a
+// client resuming at the server's offset sends the same bytes again).
+// WatchStatus reads tusvault's GET /upload/ram-status at an interval,
+// with the process's VmRSS beside each reading. StartServerLog keeps a
+// server's whole output in a file of the caller's.
+//
 // Only loopback addresses are used: StartServer refuses a server that
 // announces anything but a loopback IP, and Run refuses a non-loopback
 // endpoint. Every wait is bounded by the caller's context and by the
 // package's own timeouts.
 //
-// Two users sit on top of it: internal/rssbench (`make rss`, the server's
-// idle and peak RSS on its default disk storage) and the side-by-side
-// benchmark against tusd in internal/bench (`make bench-s3`).
+// Three users sit on top of it: internal/rssbench (`make rss`, the
+// server's idle and peak RSS on its default disk storage), the
+// side-by-side benchmark against tusd in internal/bench (`make
+// bench-s3`) and the soak in internal/soak (`make soak`).
 //
 //	srv, err := loadgen.StartServer(ctx, "bin/tusvault", []string{"-host", "127.0.0.1", "-port", "0"}, nil)
 //	if err != nil { ... }

@@ -349,3 +349,23 @@ func TestProbe(t *testing.T) {
 		t.Errorf("probe of pid 0: %+v", u)
 	}
 }
+
+func TestStartServerLog(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var log bytes.Buffer
+	srv, err := StartServerLog(ctx, exe, nil, []string{envHelper + "=serve"}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "starting up\n") || !strings.Contains(log.String(), "You can now upload files to:") {
+		t.Errorf("log %q", log.String())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -50,11 +51,22 @@ type Server struct {
 // The process is killed when ctx ends; call Stop to end it gracefully.
 // stdout and stderr are kept (the last 64 KiB) for Output.
 func StartServer(ctx context.Context, bin string, args, env []string) (*Server, error) {
+	return StartServerLog(ctx, bin, args, env, nil)
+}
+
+// StartServerLog is StartServer that also copies everything the process
+// prints to log (nil: nowhere), such as a file that keeps a long run's
+// whole log. A failing log is ignored.
+func StartServerLog(ctx context.Context, bin string, args, env []string, log io.Writer) (*Server, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.WaitDelay = waitDelay
 	lw := newLineWriter(outputKept, uploadLine)
 	cmd.Stdout, cmd.Stderr = lw, lw
+	if log != nil {
+		tee := &teeWriter{w: lw, log: log}
+		cmd.Stdout, cmd.Stderr = tee, tee
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("loadgen: start %s: %w", bin, err)
 	}
@@ -112,6 +124,24 @@ func checkLoopback(u string) error {
 		return fmt.Errorf("%w: %q", ErrNotLoopback, u)
 	}
 	return nil
+}
+
+// teeWriter writes to w and, while it works, to log; it is called from
+// one goroutine at a time (os/exec copies stdout and stderr, when they are
+// the same writer, through one pipe).
+type teeWriter struct {
+	w      io.Writer
+	log    io.Writer
+	failed bool
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	if !t.failed {
+		if _, err := t.log.Write(p); err != nil {
+			t.failed = true
+		}
+	}
+	return t.w.Write(p)
 }
 
 // lineWriter keeps the last max bytes written and sends the first
