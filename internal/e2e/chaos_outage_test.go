@@ -84,15 +84,7 @@ func TestChaosS3Outage(t *testing.T) {
 	}()
 
 	// Down once a part is stored and the client is mid-PATCH.
-	infoPath := objPath(s.ObjDir, up.id, ".info")
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if info, err := readInfoAt(infoPath); err == nil && info.Enc.Committed >= partSize {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no part committed within 30 s")
-		}
-	}
+	waitCommitted(t, objPath(s.ObjDir, up.id, ".info"), partSize, 30*time.Second)
 	down := time.Now()
 	env.srv.Down()
 	t.Logf("versitygw down for %v after %d bytes committed", outage, readInfo(t, s.ObjDir, up.id).Enc.Committed)

@@ -697,3 +697,17 @@ func dirSizes(dir string) string {
 	})
 	return strings.Join(parts, " ")
 }
+
+// waitCommitted polls the .info at path until its committed bytes reach
+// at least want, and returns them; it fails the test after d.
+func waitCommitted(t *testing.T, path string, want int64, d time.Duration) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if info, err := readInfoAt(path); err == nil && info.Enc.Committed >= want {
+			return info.Enc.Committed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: fewer than %d bytes committed after %v", filepath.Base(path), want, d)
+		}
+	}
+}
