@@ -1,0 +1,211 @@
+package crypt
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+)
+
+// Format v2 constants (docs/FORMAT-v2.md).
+const (
+	V2Version    = 2
+	V2Alg        = "A256GCM-C64K" // AES-256-GCM chunks of 64 KiB, detached tags
+	ChunkSize    = 64 << 10       // plaintext (= ciphertext) bytes per chunk but the last
+	ChunkTagSize = 16             // detached GCM tag per chunk
+	// counterBase is GCM's first data counter: J0 = nonce ‖ 1 masks the tag,
+	// block j of a chunk is encrypted under nonce ‖ u32 (2 + j).
+	counterBase = 2
+)
+
+// ChunkIndex returns the index of the chunk holding absolute offset off.
+func ChunkIndex(off int64) int64 { return off / ChunkSize }
+
+// ChunkStart returns the absolute offset of chunk i's first byte.
+func ChunkStart(i int64) int64 { return i * ChunkSize }
+
+// ChunkCount returns the number of chunks of an upload of size bytes:
+// ceil(size / ChunkSize), 0 for an empty upload.
+func ChunkCount(size int64) int64 { return (size + ChunkSize - 1) / ChunkSize }
+
+// ChunkLen returns the length of chunk i of an upload of size bytes
+// (ChunkSize but for the last chunk), or 0 if the upload has no chunk i.
+func ChunkLen(i, size int64) int {
+	n := size - ChunkStart(i)
+	switch {
+	case i < 0 || n <= 0:
+		return 0
+	case n > ChunkSize:
+		return ChunkSize
+	}
+	return int(n)
+}
+
+// EnclosingChunks returns the first and last chunk holding bytes of the
+// range [off, off+n) of an upload of size bytes; ok is false if the range
+// is empty or not inside the upload.
+func EnclosingChunks(off, n, size int64) (first, last int64, ok bool) {
+	if off < 0 || n <= 0 || off > size-n {
+		return 0, 0, false
+	}
+	return ChunkIndex(off), ChunkIndex(off + n - 1), true
+}
+
+// ChunkNonce returns the 12-byte GCM nonce that seals chunk i when it holds
+// n bytes: u64 i ‖ u8 final ‖ u24 n. Every segment key uses it once per
+// (i, n, final). The data nonce of chunk i, whose keystream encrypts the
+// bytes a segment writes into it, is ChunkNonce(i, ChunkSize, false).
+func ChunkNonce(i int64, n int, final bool) [NonceSize]byte {
+	if i < 0 || n < 0 || n > ChunkSize {
+		panic("crypt: chunk nonce out of range")
+	}
+	var b [NonceSize]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(i))
+	binary.BigEndian.PutUint32(b[8:], uint32(n))
+	if final {
+		b[8] = 1
+	}
+	return b
+}
+
+// dataNonce is the nonce whose keystream encrypts chunk i's bytes.
+func dataNonce(i int64) [NonceSize]byte { return ChunkNonce(i, ChunkSize, false) }
+
+// ChunkAAD returns the additional data that a chunk's tag authenticates:
+// "tusvault/v2/chunk" ‖ lp(uploadID) ‖ u64 i ‖ u32 n ‖ u8 final ‖ u32 m ‖
+// m × (u64 Off ‖ IV), the m segments holding bytes of the chunk, in order.
+func ChunkAAD(uploadID string, i int64, n int, final bool, segs []Segment) ([]byte, error) {
+	b := make([]byte, 0, 17+2+len(uploadID)+8+4+1+4+len(segs)*(8+IVSize))
+	b, err := appendLP(append(b, "tusvault/v2/chunk"...), uploadID)
+	if err != nil {
+		return nil, err
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(i))
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	if final {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(segs)))
+	for _, s := range segs {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.Off))
+		b = append(b, s.IV...)
+	}
+	return b, nil
+}
+
+// SubkeysV2 are the per-upload keys of format v2, derived from the DEK.
+type SubkeysV2 struct {
+	Chunk []byte // root of the per-segment AES-256-GCM keys (SegmentKey)
+	Tag   []byte // HMAC-SHA256 key of the object-level tag
+	State []byte // AES-256-GCM key sealing the running object-tag state
+	Meta  []byte // AES-256-GCM key sealing client metadata
+}
+
+// DeriveSubkeysV2 derives K_x = HKDF-SHA256(secret = dek, salt = empty,
+// info = "tusvault/v2/" ‖ x) for x in chunk, tag, state, meta.
+func DeriveSubkeysV2(dek []byte) (SubkeysV2, error) {
+	if len(dek) != KeySize {
+		return SubkeysV2{}, errKeySize("dek", len(dek))
+	}
+	var sk SubkeysV2
+	for _, d := range []struct {
+		dst  *[]byte
+		info string
+	}{{&sk.Chunk, "chunk"}, {&sk.Tag, "tag"}, {&sk.State, "state"}, {&sk.Meta, "meta"}} {
+		k, err := hkdf.Key(sha256.New, dek, nil, "tusvault/v2/"+d.info, KeySize)
+		if err != nil {
+			return SubkeysV2{}, fmt.Errorf("crypt: derive v2 %s key: %w", d.info, err)
+		}
+		*d.dst = k
+	}
+	return sk, nil
+}
+
+// SegmentKey returns the AES-256-GCM key of the segment with IV iv:
+// HKDF-SHA256(secret = kChunk, salt = empty, info = "tusvault/v2/seg" ‖ iv).
+// The IV is the segment's fresh random value, persisted before first use.
+func SegmentKey(kChunk, iv []byte) ([]byte, error) {
+	if len(kChunk) != KeySize {
+		return nil, errKeySize("chunk key", len(kChunk))
+	}
+	if len(iv) != IVSize {
+		return nil, fmt.Errorf("crypt: segment iv is %d bytes, want %d", len(iv), IVSize)
+	}
+	k, err := hkdf.Key(sha256.New, kChunk, nil, "tusvault/v2/seg"+string(iv), KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("crypt: derive segment key: %w", err)
+	}
+	return k, nil
+}
+
+func dekAADV2(uploadID, kid string) ([]byte, error) {
+	b, err := appendLP([]byte("tusvault/v2/dek"), uploadID)
+	if err != nil {
+		return nil, err
+	}
+	return appendLP(b, kid)
+}
+
+// WrapDEKV2 encrypts dek under kek for a v2 upload: as WrapDEK, with AAD
+// "tusvault/v2/dek" ‖ lp(uploadID) ‖ lp(kid), so that a v2 upload's .info
+// relabelled as v1 (whose ranges are not authenticated) does not unwrap.
+func WrapDEKV2(kek, dek []byte, uploadID, kid string) ([]byte, error) {
+	return wrapDEKV2(kek, nil, dek, uploadID, kid)
+}
+
+func wrapDEKV2(kek, nonce, dek []byte, uploadID, kid string) ([]byte, error) {
+	if len(dek) != KeySize {
+		return nil, errKeySize("dek", len(dek))
+	}
+	aad, err := dekAADV2(uploadID, kid)
+	if err != nil {
+		return nil, err
+	}
+	return seal(kek, nonce, dek, aad, "wrap dek")
+}
+
+// UnwrapDEKV2 reverses WrapDEKV2; failures wrap ErrAuth.
+func UnwrapDEKV2(kek, wrapped []byte, uploadID, kid string) ([]byte, error) {
+	if len(kek) != KeySize {
+		return nil, errKeySize("kek", len(kek))
+	}
+	if len(wrapped) != WrappedDEKSize {
+		return nil, fmt.Errorf("crypt: unwrap dek: wrapped dek is %d bytes, want %d: %w",
+			len(wrapped), WrappedDEKSize, ErrAuth)
+	}
+	aad, err := dekAADV2(uploadID, kid)
+	if err != nil {
+		return nil, fmt.Errorf("crypt: unwrap dek: %w", ErrAuth)
+	}
+	return open(kek, wrapped, aad, "unwrap dek")
+}
+
+// TrailerV2 returns the bytes MAC'd after the chunk tags by the object-level
+// tag: "tusvault/v2/tag" ‖ lp(uploadID) ‖ u64 partSize ‖ u32 ChunkSize ‖
+// u64 ChunkCount(size) ‖ u64 size. It panics on an id longer than MaxIDLen.
+func TrailerV2(uploadID string, partSize, size int64) []byte {
+	b := make([]byte, 0, 15+2+len(uploadID)+8+4+8+8)
+	b, err := appendLP(append(b, "tusvault/v2/tag"...), uploadID)
+	if err != nil {
+		panic(err)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(partSize))
+	b = binary.BigEndian.AppendUint32(b, ChunkSize)
+	b = binary.BigEndian.AppendUint64(b, uint64(ChunkCount(size)))
+	return binary.BigEndian.AppendUint64(b, uint64(size))
+}
+
+// ObjectTag returns the object-level tag of a finished v2 upload:
+// HMAC-SHA256(kTag, tags ‖ TrailerV2(uploadID, partSize, size)), where
+// tags is the concatenation of the ChunkCount(size) final chunk tags. The
+// store computes the same incrementally with NewMAC, Write and Tag.
+func ObjectTag(kTag []byte, uploadID string, partSize, size int64, tags []byte) ([]byte, error) {
+	if int64(len(tags)) != ChunkCount(size)*ChunkTagSize {
+		return nil, fmt.Errorf("crypt: object tag: %d tag bytes for %d chunks", len(tags), ChunkCount(size))
+	}
+	m := NewMAC(kTag)
+	m.Write(tags)
+	return m.Tag(TrailerV2(uploadID, partSize, size)), nil
+}
