@@ -76,6 +76,19 @@ func dataNonce(i int64) [NonceSize]byte { return ChunkNonce(i, ChunkSize, false)
 // m × (u64 Off ‖ IV), the m segments holding bytes of the chunk, in order.
 func ChunkAAD(uploadID string, i int64, n int, final bool, segs []Segment) ([]byte, error) {
 	b := make([]byte, 0, 17+2+len(uploadID)+8+4+1+4+len(segs)*(8+IVSize))
+	b, err := appendChunkAAD(b, uploadID, i, n, final, len(segs))
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range segs {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.Off))
+		b = append(b, s.IV...)
+	}
+	return b, nil
+}
+
+// appendChunkAAD appends ChunkAAD up to and including u32 m.
+func appendChunkAAD(b []byte, uploadID string, i int64, n int, final bool, m int) ([]byte, error) {
 	b, err := appendLP(append(b, "tusvault/v2/chunk"...), uploadID)
 	if err != nil {
 		return nil, err
@@ -87,12 +100,7 @@ func ChunkAAD(uploadID string, i int64, n int, final bool, segs []Segment) ([]by
 	} else {
 		b = append(b, 0)
 	}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(segs)))
-	for _, s := range segs {
-		b = binary.BigEndian.AppendUint64(b, uint64(s.Off))
-		b = append(b, s.IV...)
-	}
-	return b, nil
+	return binary.BigEndian.AppendUint32(b, uint32(m)), nil
 }
 
 // SubkeysV2 are the per-upload keys of format v2, derived from the DEK.

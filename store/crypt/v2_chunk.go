@@ -26,6 +26,9 @@ type ChunkCipher struct {
 	uploadID string
 	segs     []Segment
 	keys     map[int]segKey // by segment index
+	ps       []piece        // scratch for pieces
+	aadBuf   []byte         // scratch for aad
+	nonce    [NonceSize]byte
 }
 
 type segKey struct {
@@ -84,7 +87,7 @@ func (c *ChunkCipher) pieces(i int64, n int) ([]piece, error) {
 	if first < 0 {
 		return nil, errNoSegment
 	}
-	var ps []piece
+	ps := c.ps[:0]
 	for s := first; s < len(c.segs) && c.segs[s].Off < start+int64(n); s++ {
 		from, to := 0, n
 		if s > first {
@@ -95,15 +98,23 @@ func (c *ChunkCipher) pieces(i int64, n int) ([]piece, error) {
 		}
 		ps = append(ps, piece{seg: s, from: from, to: to})
 	}
+	c.ps = ps
 	return ps, nil
 }
 
+// aad returns ChunkAAD for the pieces ps, in a buffer reused by the next
+// call.
 func (c *ChunkCipher) aad(i int64, n int, final bool, ps []piece) ([]byte, error) {
-	segs := make([]Segment, len(ps))
-	for k, p := range ps {
-		segs[k] = c.segs[p.seg]
+	b, err := appendChunkAAD(c.aadBuf[:0], c.uploadID, i, n, final, len(ps))
+	if err != nil {
+		return nil, err
 	}
-	return ChunkAAD(c.uploadID, i, n, final, segs)
+	for _, p := range ps {
+		b = binary.BigEndian.AppendUint64(b, uint64(c.segs[p.seg].Off))
+		b = append(b, c.segs[p.seg].IV...)
+	}
+	c.aadBuf = b
+	return b, nil
 }
 
 // xorKeystream XORs b, the bytes at chunk position pos, with the GCM
@@ -111,6 +122,9 @@ func (c *ChunkCipher) aad(i int64, n int, final bool, ps []piece) ([]byte, error
 // nonce ‖ u32 (2 + j). (cipher.NewCTR increments all 128 bits, GCM only
 // the low 32; a chunk has 4096 blocks, so they never differ.)
 func xorKeystream(k segKey, nonce [NonceSize]byte, pos int, b []byte) {
+	if len(b) == 0 {
+		return
+	}
 	var ctr [16]byte
 	copy(ctr[:], nonce[:])
 	binary.BigEndian.PutUint32(ctr[NonceSize:], uint32(counterBase+pos/16))
@@ -167,13 +181,15 @@ func (c *ChunkCipher) SealChunk(buf []byte, i int64, prefix int, final bool) ([]
 		// The usual case, one pass: the stored prefix is turned into the
 		// "plaintext" that GCM encrypts back into it.
 		xorKeystream(k, dn, 0, buf[:prefix])
-		return k.aead.Seal(buf[:0], tn[:], buf, aad), nil
+		c.nonce = tn // a field: a local would escape to the heap
+		return k.aead.Seal(buf[:0], c.nonce[:], buf, aad), nil
 	}
 	// A partial or final chunk: encrypt the new bytes under the data nonce,
 	// then compute the GCM tag of the whole ciphertext under the seal nonce.
 	xorKeystream(k, dn, prefix, buf[prefix:])
 	xorKeystream(k, tn, 0, buf)
-	return k.aead.Seal(buf[:0], tn[:], buf, aad), nil
+	c.nonce = tn
+	return k.aead.Seal(buf[:0], c.nonce[:], buf, aad), nil
 }
 
 // OpenChunk verifies chunk i, n = len(sealed)-ChunkTagSize bytes long and
@@ -198,7 +214,8 @@ func (c *ChunkCipher) OpenChunk(sealed []byte, i int64, final bool) ([]byte, err
 		return nil, fmt.Errorf("crypt: open chunk %d: %w", i, ErrAuth)
 	}
 	dn, tn := dataNonce(i), ChunkNonce(i, n, final)
-	plain, err := k.aead.Open(sealed[:0], tn[:], sealed, aad)
+	c.nonce = tn
+	plain, err := k.aead.Open(sealed[:0], c.nonce[:], sealed, aad)
 	if err != nil {
 		clear(sealed)
 		return nil, fmt.Errorf("crypt: open chunk %d: %w", i, ErrAuth)
