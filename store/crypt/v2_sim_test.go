@@ -73,9 +73,14 @@ func writeV2(t testing.TB, id string, dek, plain []byte, schedule []v2Patch, def
 // says the upload's size (total) is declared. A lost request stores nothing.
 func (u *v2Upload) patch(t testing.TB, body []byte, sizeKnown bool, total int64, lost bool) {
 	t.Helper()
-	off := int64(len(u.ct))
 	u.ivs++
-	iv := detRand(u.ivs*7919, IVSize)
+	u.patchIV(t, detRand(u.ivs*7919, IVSize), body, sizeKnown, total, lost)
+}
+
+// patchIV is patch with the new segment's IV given.
+func (u *v2Upload) patchIV(t testing.TB, iv, body []byte, sizeKnown bool, total int64, lost bool) {
+	t.Helper()
+	off := int64(len(u.ct))
 	segs := AppendSegment(u.segs, off, iv)
 	c, err := NewChunkCipher(u.sk.Chunk, u.id, segs)
 	if err != nil {
