@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -190,11 +191,16 @@ func UnwrapDEKV2(kek, wrapped []byte, uploadID, kid string) ([]byte, error) {
 	return open(kek, wrapped, aad, "unwrap dek")
 }
 
-// TrailerV2 returns the bytes MAC'd after the chunk tags by the object-level
-// tag: "tusvault/v2/tag" ‖ lp(uploadID) ‖ u64 partSize ‖ u32 ChunkSize ‖
-// u64 ChunkCount(size) ‖ u64 size. It panics on an id longer than MaxIDLen.
-func TrailerV2(uploadID string, partSize, size int64) []byte {
-	b := make([]byte, 0, 15+2+len(uploadID)+8+4+8+8)
+// TagInput returns the bytes the object-level tag MACs:
+// "tusvault/v2/tag" ‖ lp(uploadID) ‖ u64 partSize ‖ u32 ChunkSize ‖
+// u64 ChunkCount(size) ‖ u64 size ‖ tagsDigest, where tagsDigest is
+// TagsDigest of the upload's chunk tags. It panics on an id longer than
+// MaxIDLen or a digest that is not 32 bytes.
+func TagInput(uploadID string, partSize, size int64, tagsDigest []byte) []byte {
+	if len(tagsDigest) != sha256.Size {
+		panic("crypt: tags digest must be 32 bytes")
+	}
+	b := make([]byte, 0, 15+2+len(uploadID)+8+4+8+8+sha256.Size)
 	b, err := appendLP(append(b, "tusvault/v2/tag"...), uploadID)
 	if err != nil {
 		panic(err)
@@ -202,18 +208,50 @@ func TrailerV2(uploadID string, partSize, size int64) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(partSize))
 	b = binary.BigEndian.AppendUint32(b, ChunkSize)
 	b = binary.BigEndian.AppendUint64(b, uint64(ChunkCount(size)))
-	return binary.BigEndian.AppendUint64(b, uint64(size))
+	b = binary.BigEndian.AppendUint64(b, uint64(size))
+	return append(b, tagsDigest...)
+}
+
+// TagsDigest returns SHA-256 of the concatenated chunk tags of an upload,
+// in chunk order (ChunkCount(size) × ChunkTagSize bytes). .info stores it
+// beside the object-level tag, so that a ranged read checks the tag (and
+// with it the size) without fetching every chunk tag. A store computes it
+// incrementally with crypto/sha256 as chunk tags become final.
+func TagsDigest(tags []byte) []byte {
+	sum := sha256.Sum256(tags)
+	return sum[:]
 }
 
 // ObjectTag returns the object-level tag of a finished v2 upload:
-// HMAC-SHA256(kTag, tags ‖ TrailerV2(uploadID, partSize, size)), where
-// tags is the concatenation of the ChunkCount(size) final chunk tags. The
-// store computes the same incrementally with NewMAC, Write and Tag.
-func ObjectTag(kTag []byte, uploadID string, partSize, size int64, tags []byte) ([]byte, error) {
-	if int64(len(tags)) != ChunkCount(size)*ChunkTagSize {
-		return nil, fmt.Errorf("crypt: object tag: %d tag bytes for %d chunks", len(tags), ChunkCount(size))
+// HMAC-SHA256(kTag, TagInput(uploadID, partSize, size, tagsDigest)).
+func ObjectTag(kTag []byte, uploadID string, partSize, size int64, tagsDigest []byte) ([]byte, error) {
+	if len(kTag) != KeySize {
+		return nil, errKeySize("tag key", len(kTag))
 	}
-	m := NewMAC(kTag)
-	m.Write(tags)
-	return m.Tag(TrailerV2(uploadID, partSize, size)), nil
+	if len(tagsDigest) != sha256.Size {
+		return nil, fmt.Errorf("crypt: object tag: tags digest is %d bytes, want %d", len(tagsDigest), sha256.Size)
+	}
+	m := hmac.New(sha256.New, kTag)
+	m.Write(TagInput(uploadID, partSize, size, tagsDigest))
+	return m.Sum(nil), nil
+}
+
+// CheckObjectTag verifies tag, the object-level tag stored in .info, against
+// the upload's id, part size, size and tags digest (all from .info). It is
+// cheap, so every read, ranged or whole, does it first: it authenticates the
+// size, so a read cannot be served from an upload truncated (or extended)
+// with a rewritten .info. A whole read also checks that TagsDigest of the
+// tags it verified equals tagsDigest. A mismatch wraps ErrAuth.
+func CheckObjectTag(kTag []byte, uploadID string, partSize, size int64, tagsDigest, tag []byte) error {
+	if len(tagsDigest) != sha256.Size {
+		return fmt.Errorf("crypt: object tag: bad tags digest: %w", ErrAuth)
+	}
+	want, err := ObjectTag(kTag, uploadID, partSize, size, tagsDigest)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(want, tag) {
+		return fmt.Errorf("crypt: object tag mismatch: %w", ErrAuth)
+	}
+	return nil
 }

@@ -204,7 +204,14 @@ func checkV2(t testing.TB, u *v2Upload, plain []byte) {
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("whole read: err %v, equal %v", err, bytes.Equal(got, plain))
 	}
-	if _, err := ObjectTag(u.sk.Tag, u.id, 10<<20, size, tags); err != nil {
+	if int64(len(tags)) != ChunkCount(size)*ChunkTagSize {
+		t.Fatalf("%d tag bytes for %d chunks", len(tags), ChunkCount(size))
+	}
+	tag, err := ObjectTag(u.sk.Tag, u.id, 10<<20, size, TagsDigest(tags))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckObjectTag(u.sk.Tag, u.id, 10<<20, size, TagsDigest(tags), tag); err != nil {
 		t.Fatal(err)
 	}
 	offs := []int64{0, 1, size / 2, size - 1}

@@ -269,28 +269,30 @@ func TestV2Tampering(t *testing.T) {
 			}
 		})
 	}
-	// The stored interim tag of a shorter chunk 1 does not open it whole.
 	t.Run("object tag", func(t *testing.T) {
-		tag, err := ObjectTag(u.sk.Tag, u.id, 10<<20, size, tags)
+		const ps = 10 << 20
+		digest := TagsDigest(tags)
+		tag, err := ObjectTag(u.sk.Tag, u.id, ps, size, digest)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, alt := range map[string]func() ([]byte, error){
-			"flipped chunk tag": func() ([]byte, error) { return ObjectTag(u.sk.Tag, u.id, 10<<20, size, flip(tags, 20)) },
-			"other id":          func() ([]byte, error) { return ObjectTag(u.sk.Tag, "tamper-9", 10<<20, size, tags) },
-			"other part size":   func() ([]byte, error) { return ObjectTag(u.sk.Tag, u.id, 5<<20, size, tags) },
-			"other size":        func() ([]byte, error) { return ObjectTag(u.sk.Tag, u.id, 10<<20, size-1, tags) },
-		} {
-			got, err := alt()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if TagEqual(got, tag) {
-				t.Errorf("%s: object tag unchanged", name)
-			}
+		if err := CheckObjectTag(u.sk.Tag, u.id, ps, size, digest, tag); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := ObjectTag(u.sk.Tag, u.id, 10<<20, size, tags[:16]); err == nil {
-			t.Error("object tag over too few chunk tags")
+		for name, check := range map[string]error{
+			"flipped chunk tag":            CheckObjectTag(u.sk.Tag, u.id, ps, size, TagsDigest(flip(tags, 20)), tag),
+			"tags missing":                 CheckObjectTag(u.sk.Tag, u.id, ps, size, TagsDigest(tags[:48]), tag),
+			"other id":                     CheckObjectTag(u.sk.Tag, "tamper-9", ps, size, digest, tag),
+			"other part size":              CheckObjectTag(u.sk.Tag, u.id, 5<<20, size, digest, tag),
+			"size cut at a chunk boundary": CheckObjectTag(u.sk.Tag, u.id, ps, 3*C, digest, tag),
+			"size cut inside a chunk":      CheckObjectTag(u.sk.Tag, u.id, ps, size-1, digest, tag),
+			"flipped object tag":           CheckObjectTag(u.sk.Tag, u.id, ps, size, digest, flip(tag, 0)),
+			"other key":                    CheckObjectTag(other.sk.Tag, u.id, ps, size, digest, tag),
+			"short digest":                 CheckObjectTag(u.sk.Tag, u.id, ps, size, digest[:31], tag),
+		} {
+			if !isAuth(check) {
+				t.Errorf("%s: %v, want ErrAuth", name, check)
+			}
 		}
 	})
 }

@@ -42,7 +42,8 @@ type v2Vector struct {
 	Interim          []v2VectorChunk   `json:"interim_tags"`
 	CiphertextSHA256 string            `json:"ciphertext_sha256"`
 	Tags             string            `json:"tags"`
-	Trailer          string            `json:"trailer"`
+	TagsSHA256       string            `json:"tags_sha256"`
+	TagInput         string            `json:"tag_input"`
 	Tag              string            `json:"tag"`
 }
 
@@ -153,8 +154,10 @@ func computeV2Vector(t testing.TB, v v2Vector) (v2Vector, *v2Upload, []byte) {
 	sum = sha256.Sum256(u.ct)
 	v.CiphertextSHA256 = hx(sum[:])
 	v.Tags = hx(u.tagBytes())
-	v.Trailer = hx(TrailerV2(v.UploadID, v.PartSize, v.Size))
-	tag, err := ObjectTag(u.sk.Tag, v.UploadID, v.PartSize, v.Size, u.tagBytes())
+	digest := TagsDigest(u.tagBytes())
+	v.TagsSHA256 = hx(digest)
+	v.TagInput = hx(TagInput(v.UploadID, v.PartSize, v.Size, digest))
+	tag, err := ObjectTag(u.sk.Tag, v.UploadID, v.PartSize, v.Size, digest)
 	if err != nil {
 		t.Fatal(err)
 	}
