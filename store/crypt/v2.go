@@ -255,3 +255,35 @@ func CheckObjectTag(kTag []byte, uploadID string, partSize, size int64, tagsDige
 	}
 	return nil
 }
+
+func tagStateAAD(uploadID string, committed int64, seq uint64) ([]byte, error) {
+	b, err := appendLP([]byte("tusvault/v2/state"), uploadID)
+	if err != nil {
+		return nil, err
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(committed))
+	return binary.BigEndian.AppendUint64(b, seq), nil
+}
+
+// SealTagState seals the marshaled running SHA-256 over the final chunk
+// tags of the committed bytes (crypto/sha256 MarshalBinary, StateSize
+// bytes) under the v2 state key: nonce(12) ‖ AES-256-GCM-Seal(kState,
+// nonce, state, "tusvault/v2/state" ‖ lp(uploadID) ‖ u64 committed ‖
+// u64 seq), with a random nonce. The tags are public, but the state must
+// not be forged: the object-level tag signs the digest it ends in.
+func SealTagState(kState, state []byte, uploadID string, committed int64, seq uint64) ([]byte, error) {
+	aad, err := tagStateAAD(uploadID, committed, seq)
+	if err != nil {
+		return nil, err
+	}
+	return seal(kState, nil, state, aad, "seal tag state")
+}
+
+// OpenTagState reverses SealTagState; any mismatch wraps ErrAuth.
+func OpenTagState(kState, sealed []byte, uploadID string, committed int64, seq uint64) ([]byte, error) {
+	aad, err := tagStateAAD(uploadID, committed, seq)
+	if err != nil {
+		return nil, fmt.Errorf("crypt: open tag state: %w", ErrAuth)
+	}
+	return open(kState, sealed, aad, "open tag state")
+}

@@ -383,3 +383,25 @@ func TestV2PlainGCM(t *testing.T) {
 		t.Fatalf("full chunk is not plain GCM: %v", err)
 	}
 }
+
+func TestTagStateSeal(t *testing.T) {
+	k := detRand(81, KeySize)
+	st := detRand(82, StateSize)
+	sealed, err := SealTagState(k, st, "ts", 10<<20, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := OpenTagState(k, sealed, "ts", 10<<20, 4); err != nil || !bytes.Equal(got, st) {
+		t.Fatalf("open: %v", err)
+	}
+	for name, err := range map[string]error{
+		"other id":        func() error { _, err := OpenTagState(k, sealed, "tx", 10<<20, 4); return err }(),
+		"other committed": func() error { _, err := OpenTagState(k, sealed, "ts", 20<<20, 4); return err }(),
+		"other seq":       func() error { _, err := OpenTagState(k, sealed, "ts", 10<<20, 5); return err }(),
+		"v1 state seal":   func() error { _, err := OpenState(k, sealed, "ts", 10<<20, 4); return err }(),
+	} {
+		if !isAuth(err) {
+			t.Errorf("%s: %v, want ErrAuth", name, err)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type v2Vector struct {
 	MetaSealed       string            `json:"meta_sealed"`
 	Chunks           []v2VectorChunk   `json:"chunks"`
 	Interim          []v2VectorChunk   `json:"interim_tags"`
+	Bytes            []v2VectorByte    `json:"bytes"`
 	CiphertextSHA256 string            `json:"ciphertext_sha256"`
 	Tags             string            `json:"tags"`
 	TagsSHA256       string            `json:"tags_sha256"`
@@ -63,6 +64,43 @@ type v2VectorChunk struct {
 	Tag         string `json:"tag"`
 	CTHead      string `json:"ciphertext_head,omitempty"` // first 16 bytes
 	CTSHA256    string `json:"ciphertext_sha256,omitempty"`
+}
+
+// v2VectorByte shows how one byte of the vector is encrypted.
+type v2VectorByte struct {
+	Off       int64  `json:"off"`
+	Chunk     int64  `json:"chunk"`
+	Pos       int    `json:"pos"` // position in the chunk
+	Segment   int    `json:"segment"`
+	Counter   string `json:"counter_block"` // data nonce ‖ u32 (2 + pos/16)
+	Keystream string `json:"keystream_block"`
+	Plain     string `json:"pt"`
+	Cipher    string `json:"ct"`
+}
+
+// vectorBytes are the offsets the vector details: the first and last byte
+// of every segment and chunk boundary.
+var vectorBytes = []int64{0, 99_999, 100_000, 131_071, 131_072, 149_999, 150_000, 197_607}
+
+func describeByte(t testing.TB, u *v2Upload, plain []byte, off int64) v2VectorByte {
+	t.Helper()
+	c := u.cipher(t)
+	seg := FindSegment(u.segs, off)
+	k, err := c.key(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, pos := ChunkIndex(off), int(off-ChunkStart(ChunkIndex(off)))
+	var ctr, ks [16]byte
+	dn := dataNonce(i)
+	copy(ctr[:], dn[:])
+	binary.BigEndian.PutUint32(ctr[NonceSize:], uint32(counterBase+pos/16))
+	k.block.Encrypt(ks[:], ctr[:])
+	if plain[off]^ks[pos%16] != u.ct[off] {
+		t.Fatalf("byte %d: keystream does not explain the ciphertext", off)
+	}
+	return v2VectorByte{Off: off, Chunk: i, Pos: pos, Segment: seg, Counter: hx(ctr[:]),
+		Keystream: hx(ks[:]), Plain: hx(plain[off : off+1]), Cipher: hx(u.ct[off : off+1])}
 }
 
 func v2VectorPlaintext(seed []byte, size int64) []byte {
@@ -150,6 +188,10 @@ func computeV2Vector(t testing.TB, v v2Vector) (v2Vector, *v2Upload, []byte) {
 	v.Chunks = nil
 	for i := int64(0); i < ChunkCount(v.Size); i++ {
 		v.Chunks = append(v.Chunks, describeChunk(t, u, i, ChunkLen(i, v.Size), i == ChunkCount(v.Size)-1))
+	}
+	v.Bytes = nil
+	for _, o := range vectorBytes {
+		v.Bytes = append(v.Bytes, describeByte(t, u, plain, o))
 	}
 	sum = sha256.Sum256(u.ct)
 	v.CiphertextSHA256 = hx(sum[:])

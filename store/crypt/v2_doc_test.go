@@ -3,6 +3,7 @@ package crypt
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -118,6 +119,84 @@ func TestFormatV2PythonReference(t *testing.T) {
 			if err == nil || len(got) != 0 {
 				t.Errorf("python, %s %v: err %v, %d bytes out; want a failure and no output", name, args, err, len(got))
 			}
+		}
+	}
+}
+
+// flattenJSON maps every leaf of a decoded JSON value to its dotted path
+// (segments.1.iv, chunks.3.tag, …), as text.
+func flattenJSON(prefix string, x any, out map[string]string) {
+	switch v := x.(type) {
+	case map[string]any:
+		for k, e := range v {
+			flattenJSON(strings.TrimPrefix(prefix+"."+k, "."), e, out)
+		}
+	case []any:
+		for i, e := range v {
+			flattenJSON(fmt.Sprintf("%s.%d", prefix, i), e, out)
+		}
+	default:
+		out[prefix] = fmt.Sprint(v)
+	}
+}
+
+// TestFormatV2DocExample keeps the worked example of FORMAT-v2.md honest:
+// every "name: value" line of its ```vector blocks must be the vector's
+// value at that dotted path (hex compared without spaces), and the example
+// must show every chunk's tag and the object tag.
+func TestFormatV2DocExample(t *testing.T) {
+	raw, err := os.ReadFile(v2VectorPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // 10485760, not 1.048576e+07
+	if err := dec.Decode(&x); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	flattenJSON("", x, want)
+	doc, err := os.ReadFile(formatV2DocPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	in := false
+	for n, l := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.TrimSpace(l) == "```vector":
+			in = true
+			continue
+		case in && strings.HasPrefix(l, "```"):
+			in = false
+			continue
+		case !in || strings.TrimSpace(l) == "":
+			continue
+		}
+		m := docLineRE.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("FORMAT-v2.md:%d: not a `name: value` line: %q", n+1, l)
+			continue
+		}
+		w, ok := want[m[1]]
+		if !ok {
+			t.Errorf("FORMAT-v2.md:%d: %s is not in the vector", n+1, m[1])
+			continue
+		}
+		got := m[2]
+		if _, err := hex.DecodeString(strings.ReplaceAll(got, " ", "")); err == nil && strings.Contains(got, " ") {
+			got = strings.ReplaceAll(got, " ", "")
+		}
+		if got != w {
+			t.Errorf("FORMAT-v2.md:%d: %s is %q, the vector says %q", n+1, m[1], got, w)
+		}
+		seen[m[1]] = true
+	}
+	for _, name := range []string{"chunks.0.tag", "chunks.1.tag", "chunks.2.tag", "chunks.3.tag",
+		"interim_tags.0.tag", "interim_tags.1.tag", "tag", "tags_sha256", "tag_input", "wrapped_dek"} {
+		if !seen[name] {
+			t.Errorf("FORMAT-v2.md's worked example does not show %s", name)
 		}
 	}
 }
