@@ -52,10 +52,11 @@ func EnclosingChunks(off, n, size int64) (first, last int64, ok bool) {
 	return ChunkIndex(off), ChunkIndex(off + n - 1), true
 }
 
-// ChunkNonce returns the 12-byte GCM nonce that seals chunk i when it holds
-// n bytes: u64 i ‖ u8 final ‖ u24 n. Every segment key uses it once per
-// (i, n, final). The data nonce of chunk i, whose keystream encrypts the
-// bytes a segment writes into it, is ChunkNonce(i, ChunkSize, false).
+// ChunkNonce returns the 12-byte GCM nonce u64 i ‖ u8 final ‖ u24 n. Under
+// a segment's key, ChunkNonce(i, b, false) encrypts the segment's piece of
+// chunk i that ends at chunk position b, and seals the chunk's tag when the
+// chunk is n = b bytes long; ChunkNonce(i, n, true) seals the upload's last
+// chunk. A segment has one piece per chunk, so each is used once.
 func ChunkNonce(i int64, n int, final bool) [NonceSize]byte {
 	if i < 0 || n < 0 || n > ChunkSize {
 		panic("crypt: chunk nonce out of range")
@@ -68,9 +69,6 @@ func ChunkNonce(i int64, n int, final bool) [NonceSize]byte {
 	}
 	return b
 }
-
-// dataNonce is the nonce whose keystream encrypts chunk i's bytes.
-func dataNonce(i int64) [NonceSize]byte { return ChunkNonce(i, ChunkSize, false) }
 
 // ChunkAAD returns the additional data that a chunk's tag authenticates:
 // "tusvault/v2/chunk" ‖ lp(uploadID) ‖ u64 i ‖ u32 n ‖ u8 final ‖ u32 m ‖

@@ -10,10 +10,10 @@ import (
 // BenchmarkFormatCrypto compares, on 64 KiB buffers and one goroutine, the
 // crypto each format spends per stored (or served) byte: v1's AES-CTR plus
 // HMAC-SHA256 (v1-ctr-range: a v1 ranged read, unauthenticated), v2's
-// chunk seal and open, the alternatives considered for v2
-// (a: plain GCM per chunk, b: CTR plus a GMAC over the ciphertext), v2's
-// slower paths (a chunk completed by a second request, a partial chunk) and
-// plain SHA-256. Besides ns/op it reports cpu-ns/B, the thread's CPU time
+// chunk seal and open (a chunk of one request, a partial one, the last one,
+// one completed from a stored 32 KiB prefix, opening such a mosaic), the
+// alternatives considered for v2 (a: plain GCM per chunk, b: CTR plus a
+// GMAC over the ciphertext) and plain SHA-256. Besides ns/op it reports cpu-ns/B, the thread's CPU time
 // per byte, which stays meaningful on a loaded machine. Run:
 //
 //	go test -run '^$' -bench FormatCrypto -count 6 ./store/crypt/
@@ -34,12 +34,28 @@ func BenchmarkFormatCrypto(b *testing.B) {
 	gcm, _ := cipher.NewGCM(block)
 	nonce := make([]byte, NonceSize)
 	out := make([]byte, 0, n+ChunkTagSize)
-	sealed, err := v2.SealChunk(append(make([]byte, 0, n+ChunkTagSize), buf...), 0, 0, false)
+	sealed, err := v2.SealChunk(append(make([]byte, 0, n+ChunkTagSize), buf...), 0, 0, false, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	sealed = append([]byte(nil), sealed...)
 	work := make([]byte, n+ChunkTagSize)
+	// A chunk begun by one request (32 KiB, interim tag) and completed by
+	// another.
+	two, err := NewChunkCipher(key, "bench", append(segs, Segment{Off: n / 2, IV: detRand(303, IVSize)}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	interim, err := two.SealChunk(append(make([]byte, 0, n+ChunkTagSize), buf[:n/2]...), 0, 0, false, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	interim = append([]byte(nil), interim...)
+	mosaic, err := two.SealChunk(append(append(make([]byte, 0, n+ChunkTagSize), interim[:n/2]...), buf[n/2:]...), 0, n/2, false, interim[n/2:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	mosaic = append([]byte(nil), mosaic...)
 
 	run := func(name string, f func()) {
 		b.Run(name, func(b *testing.B) {
@@ -61,7 +77,7 @@ func BenchmarkFormatCrypto(b *testing.B) {
 	})
 	run("v1-ctr-range", func() { v1.XORAt(buf, buf, 0) })
 	run("v2-seal", func() {
-		if _, err := v2.SealChunk(buf[:n:n+ChunkTagSize], 0, 0, false); err != nil {
+		if _, err := v2.SealChunk(buf[:n:n+ChunkTagSize], 0, 0, false, nil); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -71,13 +87,26 @@ func BenchmarkFormatCrypto(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	run("v2-complete-32k", func() {
-		if _, err := v2.SealChunk(buf[:n:n+ChunkTagSize], 0, n/2, false); err != nil {
+	run("v2-partial", func() {
+		if _, err := v2.SealChunk(buf[:n-1:n+ChunkTagSize], 0, 0, false, nil); err != nil {
 			b.Fatal(err)
 		}
 	})
-	run("v2-partial", func() {
-		if _, err := v2.SealChunk(buf[:n-1:n+ChunkTagSize], 0, 0, false); err != nil {
+	run("v2-final", func() {
+		if _, err := v2.SealChunk(buf[:n:n+ChunkTagSize], 0, 0, true, nil); err != nil {
+			b.Fatal(err)
+		}
+	})
+	run("v2-complete-32k", func() {
+		copy(work, interim[:n/2])
+		copy(work[n/2:], buf[n/2:])
+		if _, err := two.SealChunk(work[:n], 0, n/2, false, interim[n/2:]); err != nil {
+			b.Fatal(err)
+		}
+	})
+	run("v2-open-mosaic", func() {
+		copy(work, mosaic)
+		if _, err := two.OpenChunk(work, 0, false); err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -11,16 +11,19 @@ import (
 //
 // Every segment (one per PATCH, as in v1: offset and fresh random IV,
 // persisted before use) has its own AES-256-GCM key (SegmentKey). The bytes
-// a segment writes into chunk i are encrypted with the keystream of chunk
-// i's data nonce under that segment's key, at their position in the chunk,
-// exactly as GCM encrypts a whole chunk; a chunk written by one PATCH is
-// therefore plain AES-256-GCM. A chunk written by several PATCHes is a
-// mosaic: each piece keeps the ciphertext its PATCH stored, and the chunk's
-// detached tag is the GCM tag of the whole mosaic under the key of the
-// segment that wrote its last byte (the sealing segment) and the nonce
-// ChunkNonce(i, n, final). Stored ciphertext is never rewritten.
+// a segment writes into chunk i, its piece [a, b) of the chunk, are the
+// GCM ciphertext of that plaintext under the segment's key and the nonce
+// ChunkNonce(i, b, false). The chunk's detached tag is made by the segment
+// that wrote its last byte (the sealing segment): the GCM tag of its piece
+// with everything before it in the chunk (its stored ciphertext) appended
+// to the chunk's AAD; for the upload's last chunk, a GMAC (GCM of an empty
+// plaintext) over the AAD and the whole chunk, under ChunkNonce(i, n,
+// true). A chunk written by one request is thus plain AES-256-GCM, and a
+// chunk completed by a later request keeps the ciphertext stored before:
+// only its tag is made again, under the new segment's key.
 //
-// A ChunkCipher caches segment keys; it is not safe for concurrent use.
+// A ChunkCipher caches segment keys and scratch buffers; it is not safe
+// for concurrent use.
 type ChunkCipher struct {
 	kChunk   []byte
 	uploadID string
@@ -28,6 +31,7 @@ type ChunkCipher struct {
 	keys     map[int]segKey // by segment index
 	ps       []piece        // scratch for pieces
 	aadBuf   []byte         // scratch for aad
+	scratch  []byte         // scratch for VerifyChunk
 	nonce    [NonceSize]byte
 }
 
@@ -36,8 +40,6 @@ type segKey struct {
 	aead  cipher.AEAD
 }
 
-// NewChunkCipher returns a ChunkCipher for the chunk subkey, the upload id
-// and its segment list, which must pass ValidateSegments. segs is copied.
 func NewChunkCipher(kChunk []byte, uploadID string, segs []Segment) (*ChunkCipher, error) {
 	if len(kChunk) != KeySize {
 		return nil, errKeySize("chunk key", len(kChunk))
@@ -104,7 +106,10 @@ func (c *ChunkCipher) pieces(i int64, n int) ([]piece, error) {
 
 // aad returns ChunkAAD for the pieces ps, in a buffer reused by the next
 // call.
-func (c *ChunkCipher) aad(i int64, n int, final bool, ps []piece) ([]byte, error) {
+// aad returns ChunkAAD for the pieces ps followed by prev, the chunk's
+// ciphertext before the sealed piece (or the whole chunk, for a final
+// tag), in a buffer reused by the next call.
+func (c *ChunkCipher) aad(i int64, n int, final bool, ps []piece, prev []byte) ([]byte, error) {
 	b, err := appendChunkAAD(c.aadBuf[:0], c.uploadID, i, n, final, len(ps))
 	if err != nil {
 		return nil, err
@@ -113,14 +118,16 @@ func (c *ChunkCipher) aad(i int64, n int, final bool, ps []piece) ([]byte, error
 		b = binary.BigEndian.AppendUint64(b, uint64(c.segs[p.seg].Off))
 		b = append(b, c.segs[p.seg].IV...)
 	}
+	b = append(b, prev...)
 	c.aadBuf = b
 	return b, nil
 }
 
-// xorKeystream XORs b, the bytes at chunk position pos, with the GCM
-// keystream of nonce under key: block j of the chunk uses counter block
-// nonce ‖ u32 (2 + j). (cipher.NewCTR increments all 128 bits, GCM only
-// the low 32; a chunk has 4096 blocks, so they never differ.)
+// xorKeystream XORs b, the bytes at position pos of a piece (counted from
+// the piece's first byte), with the GCM keystream of nonce under key: block
+// j of the piece uses counter block nonce ‖ u32 (2 + j), exactly as
+// GCM-Seal encrypts a plaintext. (cipher.NewCTR increments all 128 bits,
+// GCM only the low 32; a piece has at most 4096 blocks, so they agree.)
 func xorKeystream(k segKey, nonce [NonceSize]byte, pos int, b []byte) {
 	if len(b) == 0 {
 		return
@@ -143,53 +150,109 @@ func checkChunk(i int64, n int) error {
 	return nil
 }
 
+// pieceNonce is the nonce of a piece ending at chunk position b.
+func pieceNonce(i int64, b int) [NonceSize]byte { return ChunkNonce(i, b, false) }
+
 // SealChunk encrypts and seals chunk i in place. buf holds the chunk's
-// first len(buf) bytes: buf[:prefix] is its stored ciphertext (written by
-// earlier PATCHes, left unchanged) and buf[prefix:] the new plaintext, all
-// of it in the sealing segment (the one holding the chunk's last byte). It
-// returns buf[:len(buf)+ChunkTagSize]: the chunk's ciphertext followed by
-// its tag, appended in buf's spare capacity when there is enough. final
-// says the chunk is the upload's last. Calling it again for the same
-// chunk, length and final flag gives the same output; a longer version of
-// the chunk, or its final version, is sealed under another nonce.
-func (c *ChunkCipher) SealChunk(buf []byte, i int64, prefix int, final bool) ([]byte, error) {
+// first n = len(buf) bytes: buf[:prefix] is its stored ciphertext, written
+// by earlier requests, and buf[prefix:] the new plaintext, which must be
+// the sealing segment's whole piece (prefix is where that segment's bytes
+// begin in the chunk). A stored prefix is first verified against
+// prefixTag, the tag it was stored with (an interim tag: chunk i at length
+// prefix, not final), so that tampered stored bytes are never sealed into
+// a valid tag; a mismatch wraps ErrAuth. With prefix == n (no new bytes)
+// and final, it re-seals a stored chunk as the upload's last, for a length
+// declared late. It returns buf[:n+ChunkTagSize]: the chunk's ciphertext,
+// the prefix unchanged, followed by its tag, appended in buf's spare
+// capacity when there is enough. Sealing the same chunk, length and final
+// flag again gives the same output.
+func (c *ChunkCipher) SealChunk(buf []byte, i int64, prefix int, final bool, prefixTag []byte) ([]byte, error) {
 	n := len(buf)
 	if err := checkChunk(i, n); err != nil {
 		return nil, err
 	}
-	if prefix < 0 || prefix > n {
-		return nil, fmt.Errorf("crypt: seal chunk %d: bad prefix %d of %d", i, prefix, n)
+	if cap(buf) < n+ChunkTagSize {
+		buf = append(make([]byte, 0, n+ChunkTagSize), buf...)
 	}
 	ps, err := c.pieces(i, n)
 	if err != nil {
 		return nil, err
 	}
 	sealer := ps[len(ps)-1]
-	if prefix < n && sealer.from > prefix {
-		return nil, fmt.Errorf("crypt: seal chunk %d: new bytes from %d span segments", i, prefix)
+	reseal := final && prefix == n
+	if !reseal && prefix != sealer.from {
+		return nil, fmt.Errorf("crypt: seal chunk %d: new bytes from %d, the sealing segment's from %d", i, prefix, sealer.from)
+	}
+	if prefix < 0 || prefix > n {
+		return nil, fmt.Errorf("crypt: seal chunk %d: bad prefix %d of %d", i, prefix, n)
+	}
+	if prefix > 0 {
+		if err := c.VerifyChunk(buf[:prefix], prefixTag, i, false); err != nil {
+			return nil, fmt.Errorf("crypt: seal chunk %d: stored prefix: %w", i, err)
+		}
+		if ps, err = c.pieces(i, n); err != nil { // VerifyChunk reused c.ps
+			return nil, err
+		}
 	}
 	k, err := c.key(sealer.seg)
 	if err != nil {
 		return nil, err
 	}
-	aad, err := c.aad(i, n, final, ps)
+	if !final {
+		aad, err := c.aad(i, n, false, ps, buf[:prefix])
+		if err != nil {
+			return nil, err
+		}
+		c.nonce = pieceNonce(i, n) // a field: a local would escape to the heap
+		k.aead.Seal(buf[prefix:prefix], c.nonce[:], buf[prefix:], aad)
+		return buf[:n+ChunkTagSize], nil
+	}
+	// The last chunk: its new piece is encrypted as any piece, then the
+	// tag is a GMAC over the whole chunk under the final nonce.
+	xorKeystream(k, pieceNonce(i, n), 0, buf[prefix:])
+	aad, err := c.aad(i, n, true, ps, buf)
 	if err != nil {
 		return nil, err
 	}
-	dn, tn := dataNonce(i), ChunkNonce(i, n, final)
-	if tn == dn {
-		// The usual case, one pass: the stored prefix is turned into the
-		// "plaintext" that GCM encrypts back into it.
-		xorKeystream(k, dn, 0, buf[:prefix])
-		c.nonce = tn // a field: a local would escape to the heap
-		return k.aead.Seal(buf[:0], c.nonce[:], buf, aad), nil
+	c.nonce = ChunkNonce(i, n, true)
+	return k.aead.Seal(buf[:n], c.nonce[:], nil, aad), nil
+}
+
+// VerifyChunk checks tag against ct, the n = len(ct) bytes of chunk i
+// (final or not), without decrypting or changing ct. A mismatch wraps
+// ErrAuth.
+func (c *ChunkCipher) VerifyChunk(ct, tag []byte, i int64, final bool) error {
+	n := len(ct)
+	if err := checkChunk(i, n); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrAuth)
 	}
-	// A partial or final chunk: encrypt the new bytes under the data nonce,
-	// then compute the GCM tag of the whole ciphertext under the seal nonce.
-	xorKeystream(k, dn, prefix, buf[prefix:])
-	xorKeystream(k, tn, 0, buf)
-	c.nonce = tn
-	return k.aead.Seal(buf[:0], c.nonce[:], buf, aad), nil
+	if len(tag) != ChunkTagSize {
+		return fmt.Errorf("crypt: chunk %d: tag is %d bytes: %w", i, len(tag), ErrAuth)
+	}
+	ps, err := c.pieces(i, n)
+	if err != nil {
+		return fmt.Errorf("crypt: chunk %d: %w: %w", i, err, ErrAuth)
+	}
+	last := ps[len(ps)-1]
+	k, err := c.key(last.seg)
+	if err != nil {
+		return err
+	}
+	from := last.from
+	if final {
+		from = n // a GMAC over the whole chunk
+	}
+	aad, err := c.aad(i, n, final, ps, ct[:from])
+	if err != nil {
+		return fmt.Errorf("crypt: chunk %d: %w", i, ErrAuth)
+	}
+	c.scratch = append(append(c.scratch[:0], ct[from:]...), tag...)
+	c.nonce = ChunkNonce(i, n, final)
+	if _, err := k.aead.Open(c.scratch[:0], c.nonce[:], c.scratch, aad); err != nil {
+		return fmt.Errorf("crypt: chunk %d: %w", i, ErrAuth)
+	}
+	clear(c.scratch)
+	return nil
 }
 
 // OpenChunk verifies chunk i, n = len(sealed)-ChunkTagSize bytes long and
@@ -205,36 +268,35 @@ func (c *ChunkCipher) OpenChunk(sealed []byte, i int64, final bool) ([]byte, err
 	if err != nil {
 		return nil, fmt.Errorf("crypt: open chunk %d: %w: %w", i, err, ErrAuth)
 	}
-	k, err := c.key(ps[len(ps)-1].seg)
+	last := ps[len(ps)-1]
+	k, err := c.key(last.seg)
 	if err != nil {
 		return nil, err
 	}
-	aad, err := c.aad(i, n, final, ps)
+	decrypted := last.from // pieces from here on are decrypted by Open
+	if final {
+		decrypted = n
+	}
+	aad, err := c.aad(i, n, final, ps, sealed[:decrypted])
 	if err != nil {
 		return nil, fmt.Errorf("crypt: open chunk %d: %w", i, ErrAuth)
 	}
-	dn, tn := dataNonce(i), ChunkNonce(i, n, final)
-	c.nonce = tn
-	plain, err := k.aead.Open(sealed[:0], c.nonce[:], sealed, aad)
-	if err != nil {
+	c.nonce = ChunkNonce(i, n, final)
+	if _, err := k.aead.Open(sealed[decrypted:decrypted], c.nonce[:], sealed[decrypted:], aad); err != nil {
 		clear(sealed)
 		return nil, fmt.Errorf("crypt: open chunk %d: %w", i, ErrAuth)
 	}
-	// plain is the ciphertext under the seal nonce's keystream; a piece
-	// that keystream did not encrypt is put back and decrypted under its
-	// own segment's key.
+	// Verified: decrypt the pieces GCM did not, each under its own key.
 	for _, p := range ps {
-		if p.seg == ps[len(ps)-1].seg && tn == dn {
-			continue
+		if p.from >= decrypted {
+			break
 		}
 		pk, err := c.key(p.seg)
 		if err != nil {
 			clear(sealed)
 			return nil, err
 		}
-		b := plain[p.from:p.to]
-		xorKeystream(k, tn, p.from, b)
-		xorKeystream(pk, dn, p.from, b)
+		xorKeystream(pk, pieceNonce(i, p.to), 0, sealed[p.from:p.to])
 	}
-	return plain, nil
+	return sealed[:n], nil
 }

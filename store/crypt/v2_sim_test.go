@@ -97,11 +97,16 @@ func (u *v2Upload) patchIV(t testing.TB, iv, body []byte, sizeKnown bool, total 
 		buf = append(buf, ct[start:pos]...)
 		buf = append(buf, body[pos-off:end-off]...)
 		final := sizeKnown && end == total
-		sealed, err := c.SealChunk(buf, i, prefix, final)
+		var prefixTag []byte
+		if prefix > 0 {
+			prefixTag = tags[i]
+		}
+		n := int(end - start)
+		u.recordKeystream(t, segs, i, n, body[pos-off:end-off])
+		sealed, err := c.SealChunk(buf, i, prefix, final, prefixTag)
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := int(end - start)
 		if !bytes.Equal(sealed[:prefix], ct[start:pos]) {
 			t.Fatalf("chunk %d: sealing changed the stored ciphertext", i)
 		}
@@ -130,7 +135,7 @@ func (u *v2Upload) declareLength(t testing.TB) {
 	i := ChunkCount(u.size) - 1
 	n := ChunkLen(i, u.size)
 	buf := append(make([]byte, 0, ChunkSize+ChunkTagSize), u.ct[ChunkStart(i):]...)
-	sealed, err := c.SealChunk(buf, i, n, true)
+	sealed, err := c.SealChunk(buf, i, n, true, u.tags[i])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,21 +143,43 @@ func (u *v2Upload) declareLength(t testing.TB) {
 	u.tags[i] = append([]byte(nil), sealed[n:]...)
 }
 
+// recordSeal notes the message a segment key sealed under a nonce: the
+// chunk AAD with the ciphertext before the sealed piece, and the piece (the
+// whole chunk, as AAD, for a final tag).
 func (u *v2Upload) recordSeal(t testing.TB, c *ChunkCipher, segs []Segment, i int64, n int, final bool, sealed []byte) {
 	t.Helper()
 	ps, err := c.pieces(i, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad, err := c.aad(i, n, final, ps)
+	last := ps[len(ps)-1]
+	from := last.from
+	if final {
+		from = n
+	}
+	aad, err := c.aad(i, n, final, ps, sealed[:from])
 	if err != nil {
 		t.Fatal(err)
 	}
 	nonce := ChunkNonce(i, n, final)
-	key := string(segs[ps[len(ps)-1].seg].IV) + string(nonce[:])
-	sum := sha256.Sum256(append(append(aad, 0xff), sealed[:n]...))
+	u.once(t, "seal", segs[last.seg].IV, nonce, append(append(aad, 0xff), sealed[from:n]...))
+}
+
+// recordKeystream notes the plaintext that the new piece of chunk i (the
+// last, ending at n) is encrypted with, under its segment key and nonce.
+func (u *v2Upload) recordKeystream(t testing.TB, segs []Segment, i int64, n int, plain []byte) {
+	t.Helper()
+	s := FindSegment(segs, ChunkStart(i)+int64(n)-1)
+	u.once(t, "keystream", segs[s].IV, pieceNonce(i, n), plain)
+}
+
+// once fails if key iv and nonce were already used for another message.
+func (u *v2Upload) once(t testing.TB, use string, iv []byte, nonce [NonceSize]byte, msg []byte) {
+	t.Helper()
+	key := use + string(iv) + string(nonce[:])
+	sum := sha256.Sum256(msg)
 	if old, ok := u.seals[key]; ok && old != sum {
-		t.Fatalf("chunk %d (n=%d final=%v): nonce reused for a different message", i, n, final)
+		t.Fatalf("%s nonce %x reused for a different message", use, nonce)
 	}
 	u.seals[key] = sum
 }

@@ -309,6 +309,9 @@ func TestV2InterimTags(t *testing.T) {
 	u.patch(t, plain[C+10:], true, 2*C, false)
 	u.size = 2 * C
 	c := u.cipher(t)
+	if bytes.Equal(interim, u.tags[1]) {
+		t.Fatal("completing the chunk kept its interim tag")
+	}
 	sealed := append(bytes.Clone(u.ct[C:]), interim...)
 	if _, err := c.OpenChunk(sealed, 1, true); !isAuth(err) {
 		t.Fatalf("interim tag opened the completed chunk: %v", err)
@@ -329,28 +332,82 @@ func TestSealChunkRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SealChunk(make([]byte, 200, 216), 0, 50, false); err == nil {
+	if _, err := c.SealChunk(make([]byte, 200, 216), 0, 50, false, nil); err == nil {
 		t.Error("new bytes spanning two segments were sealed")
 	}
-	if _, err := c.SealChunk(nil, 0, 0, true); err == nil {
+	if _, err := c.SealChunk(make([]byte, 200, 216), 0, 150, false, nil); err == nil {
+		t.Error("a piece sealed from its middle")
+	}
+	if _, err := c.SealChunk(make([]byte, 200), 0, 200, false, nil); err == nil {
+		t.Error("a non-final chunk without new bytes was sealed")
+	}
+	if _, err := c.SealChunk(nil, 0, 0, true, nil); err == nil {
 		t.Error("an empty chunk was sealed")
 	}
-	if _, err := c.SealChunk(make([]byte, C+1), 0, 0, false); err == nil {
+	if _, err := c.SealChunk(make([]byte, C+1), 0, 0, false, nil); err == nil {
 		t.Error("an oversized chunk was sealed")
 	}
 	if _, err := c.OpenChunk(make([]byte, 10), 0, false); !isAuth(err) {
 		t.Errorf("a chunk shorter than a tag: %v", err)
 	}
+	if err := c.VerifyChunk(make([]byte, 10), make([]byte, 15), 0, false); !isAuth(err) {
+		t.Errorf("a short tag: %v", err)
+	}
 	if _, err := NewChunkCipher(detRand(63, KeySize), "x", []Segment{{Off: 5, IV: detRand(1, IVSize)}}); err == nil {
 		t.Error("segments not starting at 0 accepted")
+	}
+	// A small seal buffer is grown, not overrun.
+	one, err := NewChunkCipher(detRand(63, KeySize), "x", segs[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := detRand(64, 50)
+	sealed, err := one.SealChunk(bytes.Clone(in), 0, 0, false, nil)
+	if err != nil || len(sealed) != 50+ChunkTagSize {
+		t.Fatalf("seal into a full buffer: %d bytes, %v", len(sealed), err)
+	}
+	got, err := one.OpenChunk(sealed, 0, false)
+	if err != nil || !bytes.Equal(got, in) {
+		t.Fatalf("open: %v", err)
+	}
+}
+
+// TestV2CompletionChecksPrefix: a request that completes a chunk verifies
+// the stored prefix first, so bytes altered in the tail (or a wrong
+// interim tag) are refused instead of being sealed into a valid tag.
+func TestV2CompletionChecksPrefix(t *testing.T) {
+	plain := detRand(91, C)
+	u := newV2Upload(t, "launder", detRand(92, KeySize))
+	u.patch(t, plain[:1000], false, C, false)
+	segs := AppendSegment(u.segs, 1000, detRand(93, IVSize))
+	c, err := NewChunkCipher(u.sk.Chunk, u.id, segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		prefix, tag []byte
+	}{
+		"flipped prefix byte": {func() []byte { b := bytes.Clone(u.ct); b[7] ^= 1; return b }(), u.tags[0]},
+		"flipped interim tag": {u.ct, func() []byte { b := bytes.Clone(u.tags[0]); b[0] ^= 1; return b }()},
+		"no interim tag":      {u.ct, nil},
+	} {
+		buf := append(append(make([]byte, 0, C+ChunkTagSize), tc.prefix...), plain[1000:]...)
+		if _, err := c.SealChunk(buf, 0, 1000, false, tc.tag); !isAuth(err) {
+			t.Errorf("%s: %v, want ErrAuth", name, err)
+		}
+	}
+	buf := append(append(make([]byte, 0, C+ChunkTagSize), u.ct...), plain[1000:]...)
+	if _, err := c.SealChunk(buf, 0, 1000, true, u.tags[0]); err != nil {
+		t.Fatalf("the genuine prefix: %v", err)
 	}
 }
 
 // TestV2PlainGCM: a chunk written by one request is plain AES-256-GCM under
-// the segment key, so any GCM library opens it.
+// the segment key, and the last chunk's tag is a plain GMAC, so any GCM
+// library checks them.
 func TestV2PlainGCM(t *testing.T) {
-	plain := detRand(71, C)
-	u := writeV2(t, "plain-gcm", detRand(72, KeySize), plain, []v2Patch{{n: C}}, false)
+	plain := detRand(71, C+1)
+	u := writeV2(t, "plain-gcm", detRand(72, KeySize), plain, []v2Patch{{n: C + 1}}, false)
 	key, err := SegmentKey(u.sk.Chunk, u.segs[0].IV)
 	if err != nil {
 		t.Fatal(err)
@@ -359,28 +416,25 @@ func TestV2PlainGCM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad, err := ChunkAAD(u.id, 0, C, true, u.segs)
+	aad, err := ChunkAAD(u.id, 0, C, false, u.segs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := ChunkNonce(0, C, true)
-	got, err := aead.Open(nil, n[:], append(bytes.Clone(u.ct), u.tags[0]...), aad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Final chunks are sealed under their own nonce, so their data is the
-	// data nonce's keystream: the GCM output is not the plaintext.
-	if bytes.Equal(got, plain) {
-		t.Fatal("final chunk's data under the final nonce")
-	}
-	u2 := writeV2(t, "plain-gcm", detRand(72, KeySize), append(bytes.Clone(plain), 1), []v2Patch{{n: C + 1}}, false)
-	aad, _ = ChunkAAD(u2.id, 0, C, false, u2.segs)
-	key, _ = SegmentKey(u2.sk.Chunk, u2.segs[0].IV)
-	aead, _ = newGCM(key, "test")
-	n = ChunkNonce(0, C, false)
-	got, err = aead.Open(nil, n[:], append(bytes.Clone(u2.ct[:C]), u2.tags[0]...), aad)
-	if err != nil || !bytes.Equal(got, plain) {
+	n := ChunkNonce(0, C, false)
+	got, err := aead.Open(nil, n[:], append(bytes.Clone(u.ct[:C]), u.tags[0]...), aad)
+	if err != nil || !bytes.Equal(got, plain[:C]) {
 		t.Fatalf("full chunk is not plain GCM: %v", err)
+	}
+	// Chunk 1, the last (1 byte): GCM ciphertext under (1, 1, 0), tag a
+	// GMAC under (1, 1, 1) over the AAD and the chunk.
+	n = ChunkNonce(1, 1, false)
+	if ct := aead.Seal(nil, n[:], plain[C:], nil); ct[0] != u.ct[C] {
+		t.Fatal("last chunk's byte is not GCM ciphertext under its piece nonce")
+	}
+	aad, _ = ChunkAAD(u.id, 1, 1, true, u.segs)
+	n = ChunkNonce(1, 1, true)
+	if _, err := aead.Open(nil, n[:], u.tags[1], append(aad, u.ct[C])); err != nil {
+		t.Fatalf("last chunk's tag is not a GMAC: %v", err)
 	}
 }
 

@@ -72,7 +72,10 @@ type v2VectorByte struct {
 	Chunk     int64  `json:"chunk"`
 	Pos       int    `json:"pos"` // position in the chunk
 	Segment   int    `json:"segment"`
-	Counter   string `json:"counter_block"` // data nonce ‖ u32 (2 + pos/16)
+	PieceFrom int    `json:"piece_from"` // the segment's piece of the chunk, [from, to)
+	PieceTo   int    `json:"piece_to"`
+	Counter   string `json:"counter_block"` // ChunkNonce(chunk, to, false) ‖ u32 (2 + (pos-from)/16)
+	KSIndex   int    `json:"keystream_index"`
 	Keystream string `json:"keystream_block"`
 	Plain     string `json:"pt"`
 	Cipher    string `json:"ct"`
@@ -85,22 +88,32 @@ var vectorBytes = []int64{0, 99_999, 100_000, 131_071, 131_072, 149_999, 150_000
 func describeByte(t testing.TB, u *v2Upload, plain []byte, off int64) v2VectorByte {
 	t.Helper()
 	c := u.cipher(t)
-	seg := FindSegment(u.segs, off)
-	k, err := c.key(seg)
+	i, pos := ChunkIndex(off), int(off-ChunkStart(ChunkIndex(off)))
+	ps, err := c.pieces(i, ChunkLen(i, u.size))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i, pos := ChunkIndex(off), int(off-ChunkStart(ChunkIndex(off)))
+	var p piece
+	for _, q := range ps {
+		if q.from <= pos && pos < q.to {
+			p = q
+		}
+	}
+	k, err := c.key(p.seg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var ctr, ks [16]byte
-	dn := dataNonce(i)
-	copy(ctr[:], dn[:])
-	binary.BigEndian.PutUint32(ctr[NonceSize:], uint32(counterBase+pos/16))
+	nonce := pieceNonce(i, p.to)
+	copy(ctr[:], nonce[:])
+	binary.BigEndian.PutUint32(ctr[NonceSize:], uint32(counterBase+(pos-p.from)/16))
 	k.block.Encrypt(ks[:], ctr[:])
-	if plain[off]^ks[pos%16] != u.ct[off] {
+	ksi := (pos - p.from) % 16
+	if plain[off]^ks[ksi] != u.ct[off] {
 		t.Fatalf("byte %d: keystream does not explain the ciphertext", off)
 	}
-	return v2VectorByte{Off: off, Chunk: i, Pos: pos, Segment: seg, Counter: hx(ctr[:]),
-		Keystream: hx(ks[:]), Plain: hx(plain[off : off+1]), Cipher: hx(u.ct[off : off+1])}
+	return v2VectorByte{Off: off, Chunk: i, Pos: pos, Segment: p.seg, PieceFrom: p.from, PieceTo: p.to,
+		Counter: hx(ctr[:]), KSIndex: ksi, Keystream: hx(ks[:]), Plain: hx(plain[off : off+1]), Cipher: hx(u.ct[off : off+1])}
 }
 
 func v2VectorPlaintext(seed []byte, size int64) []byte {
@@ -215,7 +228,7 @@ func describeChunk(t testing.TB, u *v2Upload, i int64, n int, final bool) v2Vect
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad, err := c.aad(i, n, final, ps)
+	aad, err := c.aad(i, n, final, ps, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
