@@ -35,6 +35,19 @@
 // the committed offset and a sequence number. Client metadata is stored
 // only as SealMeta output. Both are nonce(12) ‖ AES-256-GCM ciphertext+tag.
 //
+// Format v2 (docs/FORMAT-v2.md; not yet used by the store). Data is cut
+// into 64 KiB chunks with detached 16-byte tags, so every range can be
+// verified. Segments are v1's, but each segment's IV selects its own
+// AES-256-GCM key (SegmentKey); a segment's bytes of a chunk (its piece)
+// are GCM ciphertext under ChunkNonce(chunk, piece end, false), and a
+// chunk's tag is the GCM tag of its last piece with the chunk's earlier
+// ciphertext as additional data (ChunkCipher.SealChunk, OpenChunk,
+// OpenRange). A chunk completed by a later request keeps its stored bytes
+// and is sealed again under the new segment's key, after the stored prefix
+// was verified. The object-level tag (ObjectTag) is an HMAC over the id,
+// sizes and the SHA-256 of the chunk tags. v2 lives in the v2*.go files and
+// shares only helpers (seal, open, appendLP, MAC, segments) with v1.
+//
 // Every authentication failure (wrong key, wrong binding data, tampering)
 // is reported as an error wrapping ErrAuth. Errors never contain key
 // material.
