@@ -509,14 +509,46 @@ func TestFormatDocWorkedExample(t *testing.T) {
 	}
 }
 
-// formatDocPython returns the one ```python block of FORMAT.md.
-func formatDocPython(t *testing.T) string {
+// pythonWithCryptography returns the python3 that runs the reference
+// decryptors, or skips the test when there is none with the cryptography
+// package.
+func pythonWithCryptography(t *testing.T) string {
 	t.Helper()
-	blocks := formatDocBlocks(t, "python")
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not found")
+	}
+	if err := exec.Command(py, "-c", "import cryptography").Run(); err != nil {
+		t.Skip("python3 has no cryptography package")
+	}
+	return py
+}
+
+// formatDocPython returns the one ```python block of FORMAT.md.
+func formatDocPython(t *testing.T) string { return pythonBlock(t, formatDocPath) }
+
+// pythonBlock returns the one ```python block, the reference decryptor, of
+// the markdown file at path.
+func pythonBlock(t *testing.T, path string) string {
+	t.Helper()
+	blocks := markdownBlocks(t, path, "python")
 	if len(blocks) != 1 {
-		t.Fatalf("FORMAT.md has %d ```python blocks, want exactly 1 (the reference decryptor)", len(blocks))
+		t.Fatalf("%s has %d ```python blocks, want exactly 1 (the reference decryptor)", path, len(blocks))
 	}
 	return blocks[0]
+}
+
+// tempWriter returns a function that writes a file into a fresh temporary
+// directory and returns its path.
+func tempWriter(t *testing.T) func(name string, b []byte) string {
+	dir := t.TempDir()
+	return func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 }
 
 // TestFormatDocPythonReference runs the reference decryptor printed in
@@ -525,22 +557,9 @@ func formatDocPython(t *testing.T) string {
 func TestFormatDocPythonReference(t *testing.T) {
 	script := formatDocPython(t)
 	in := loadFmtDocVector(t)
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found")
-	}
-	if err := exec.Command(py, "-c", "import cryptography").Run(); err != nil {
-		t.Skip("python3 has no cryptography package")
-	}
+	py := pythonWithCryptography(t)
 
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	kr, err := json.Marshal(keyringFile{V: 1, Primary: in.v.Kid,
 		Keys: map[string]string{in.v.Kid: base64.StdEncoding.EncodeToString(in.kek)}})
 	if err != nil {
@@ -594,8 +613,14 @@ func TestFormatDocPythonReference(t *testing.T) {
 // formatDocBlocks returns the contents of every code block of FORMAT.md
 // whose info string is lang, in order.
 func formatDocBlocks(t *testing.T, lang string) []string {
+	return markdownBlocks(t, formatDocPath, lang)
+}
+
+// markdownBlocks returns the bodies of the ```lang code blocks of the
+// markdown file at path.
+func markdownBlocks(t *testing.T, path, lang string) []string {
 	t.Helper()
-	raw, err := os.ReadFile(formatDocPath)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

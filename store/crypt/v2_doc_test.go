@@ -8,71 +8,23 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 const formatV2DocPath = "../../docs/FORMAT-v2.md"
 
-// formatV2Python returns the one ```python block of FORMAT-v2.md, the
-// reference decryptor.
-func formatV2Python(t *testing.T) string {
-	t.Helper()
-	raw, err := os.ReadFile(formatV2DocPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocks []string
-	var cur *strings.Builder
-	for _, l := range strings.Split(string(raw), "\n") {
-		switch {
-		case cur == nil && strings.TrimSpace(l) == "```python":
-			cur = &strings.Builder{}
-		case cur != nil && strings.HasPrefix(l, "```"):
-			blocks = append(blocks, cur.String())
-			cur = nil
-		case cur != nil:
-			cur.WriteString(l + "\n")
-		}
-	}
-	if len(blocks) != 1 {
-		t.Fatalf("FORMAT-v2.md has %d ```python blocks, want 1 (the reference decryptor)", len(blocks))
-	}
-	return blocks[0]
-}
-
 // TestFormatV2PythonReference runs the reference decryptor of FORMAT-v2.md
 // on the v2 vector laid out as objects (keyring, .info, data object, tag
 // object): it must output the plaintext, whole and for a range across the
 // mosaic chunks, and nothing at all once an object is altered.
 func TestFormatV2PythonReference(t *testing.T) {
-	script := formatV2Python(t)
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not found")
-	}
-	if err := exec.Command(py, "-c", "import cryptography").Run(); err != nil {
-		t.Skip("python3 has no cryptography package")
-	}
-	raw, err := os.ReadFile(v2VectorPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v v2Vector
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	script := pythonBlock(t, formatV2DocPath)
+	py := pythonWithCryptography(t)
+	v := loadV2Vector(t)
 	_, u, plain := computeV2Vector(t, v)
 
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := tempWriter(t)
 	b64 := base64.StdEncoding.EncodeToString
 	kr, _ := json.Marshal(keyringFile{V: 1, Primary: v.Kid, Keys: map[string]string{v.Kid: b64(unhex(t, "kek", v.KEK))}})
 	info, err := json.MarshalIndent(map[string]any{

@@ -220,6 +220,20 @@ func computeV2Vector(t testing.TB, v v2Vector) (v2Vector, *v2Upload, []byte) {
 	return v, u, plain
 }
 
+// loadV2Vector reads the vector file.
+func loadV2Vector(t testing.TB) v2Vector {
+	t.Helper()
+	raw, err := os.ReadFile(v2VectorPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v v2Vector
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // describeChunk states how chunk i, n bytes long, is sealed in u now.
 func describeChunk(t testing.TB, u *v2Upload, i int64, n int, final bool) v2VectorChunk {
 	t.Helper()
@@ -253,14 +267,7 @@ func TestFormatV2Vector(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raw, err := os.ReadFile(v2VectorPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want v2Vector
-	if err := json.Unmarshal(raw, &want); err != nil {
-		t.Fatal(err)
-	}
+	want := loadV2Vector(t)
 	got, u, plain := computeV2Vector(t, want)
 	gj, _ := json.MarshalIndent(got, "", "  ")
 	wj, _ := json.MarshalIndent(want, "", "  ")
