@@ -13,6 +13,9 @@ import (
 // whole and verified (the upload's last chunk as final, which binds size)
 // before any of its bytes is returned; a mismatch, or data or tags that end
 // early, gives an error wrapping ErrAuth and no byte of that chunk.
+// The caller checks the object-level tag first (CheckObjectTag), which
+// authenticates size; a whole read also compares TagsDigest of the tags
+// it read with the stored digest.
 func (c *ChunkCipher) OpenRange(data, tags io.Reader, off, n, size int64) (io.Reader, error) {
 	first, last, ok := EnclosingChunks(off, n, size)
 	if !ok {
