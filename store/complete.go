@@ -139,8 +139,8 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	u.s.stats.Finished[routeIndex(u.info.Storage["Route"])].Add(1)
 	u.s.cfg.Logger.InfoContext(ctx, "upload assembled", "id", u.info.ID, "route", u.info.Storage["Route"],
 		"size", u.info.Size, "duration", time.Since(start).Round(time.Millisecond))
-	if err := u.s.cfg.Backend.Delete(ctx, u.key+tailSuffix); err != nil {
-		u.s.cfg.Logger.WarnContext(ctx, "could not delete tail object", "id", u.info.ID, "error", err)
+	if err := u.deleteTail(ctx); err != nil {
+		u.s.cfg.Logger.WarnContext(ctx, "could not delete the tail objects; the sweep will", "id", u.info.ID, "error", err)
 	}
 	return true, nil
 }

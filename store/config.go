@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -16,6 +17,12 @@ import (
 
 // DefaultPartSize is the size of every part but the last (10 MiB).
 const DefaultPartSize = 10 << 20
+
+// The defaults of the tail cache: 256 MiB of disk, 10 minutes a tail.
+const (
+	DefaultTailCacheBytes = 256 << 20
+	DefaultTailCacheTTL   = 10 * time.Minute
+)
 
 // MaxParts is the most parts an upload may have (the S3 limit).
 const MaxParts = 10000
@@ -56,6 +63,16 @@ type Config struct {
 	// SpoolDir receives ciphertext part files while they wait for upload.
 	// Default os.TempDir().
 	SpoolDir string
+	// TailCacheBytes bounds the local disk (in SpoolDir) that the tail
+	// cache may hold: between two requests of an upload its tail's
+	// ciphertext stays in an unlinked spool file, so that the next
+	// request on this process reads nothing back from the object store
+	// (tailcache.go). Default DefaultTailCacheBytes; negative turns the
+	// cache off.
+	TailCacheBytes int64
+	// TailCacheTTL is how long a cached tail is kept after its request.
+	// Default DefaultTailCacheTTL.
+	TailCacheTTL time.Duration
 	// Limiter bounds the part uploads in flight across the process.
 	// Default NewLimiter(4).
 	Limiter *Limiter
@@ -108,6 +125,12 @@ func (c *Config) validate() error {
 	}
 	if err := os.MkdirAll(c.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("store: spool dir: %w", err)
+	}
+	if c.TailCacheBytes == 0 {
+		c.TailCacheBytes = DefaultTailCacheBytes
+	}
+	if c.TailCacheTTL <= 0 {
+		c.TailCacheTTL = DefaultTailCacheTTL
 	}
 	if c.Limiter == nil {
 		c.Limiter = NewLimiter(4)

@@ -29,8 +29,13 @@ type infoFile struct {
 
 // encInfo is the "Enc" member of .info.
 type encInfo struct {
-	V          int
-	Alg        string
+	V   int
+	Alg string
+	// Layout is the layout of an unfinished upload's tail: absent (0)
+	// for layout 1, the single tail object <key>.part, whose bytes the
+	// sealed MAC state does not cover; layoutFragments for the tail as
+	// append-only fragments (docs/FORMAT.md 4.2).
+	Layout     int `json:",omitempty"`
 	Kid        string
 	WrappedDEK []byte
 	PartSize   int64
@@ -38,20 +43,45 @@ type encInfo struct {
 	// Committed counts the bytes in parts the backend confirmed; the
 	// sealed MAC state covers exactly these bytes.
 	Committed int64
-	// TailLen counts the ciphertext bytes kept in <key>.part; Offset is
-	// always Committed + TailLen.
-	TailLen  int64
+	// TailLen counts the ciphertext bytes of the tail (in <key>.part in
+	// layout 1, in the fragments of Tail in layout 2); Offset is always
+	// Committed + TailLen.
+	TailLen int64
+	// Tail lists the tail's fragments in offset order (layout 2 only).
+	Tail     []fragment `json:",omitempty"`
 	Seq      uint64
 	MacState []byte
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
 }
 
-// The suffixes of an upload's side objects.
+// The suffixes of an upload's side objects: the .info, the tail object
+// of layout 1, and the prefix of the name of every tail fragment of
+// layout 2 (<key>.part.<name>, see fragment).
 const (
-	infoSuffix = ".info"
-	tailSuffix = ".part"
+	infoSuffix     = ".info"
+	tailSuffix     = ".part"
+	fragmentSuffix = tailSuffix + "."
 )
+
+// The layouts of an unfinished upload (Enc.Layout).
+const (
+	// layoutTailObject (layout 1, written as no Layout field): the tail
+	// is <key>.part and the sealed MAC state covers Committed bytes.
+	layoutTailObject = 0
+	// layoutFragments (layout 2): the tail is the fragments of Enc.Tail
+	// and the sealed MAC state covers Offset = Committed + TailLen bytes.
+	layoutFragments = 2
+)
+
+// macCovers is how many bytes, from offset 0, the sealed MAC state
+// covers: the committed ones in layout 1, the tail's too in layout 2.
+func (e *encInfo) macCovers() int64 {
+	if e.Layout == layoutFragments {
+		return e.Committed + e.TailLen
+	}
+	return e.Committed
+}
 
 // Bounds of an upload id: at most maxIDSegments slash-separated segments
 // of 1 to maxIDSegment URL-safe characters ([A-Za-z0-9_-]), at most
@@ -131,6 +161,9 @@ func (info *infoFile) check() error {
 		return errors.New("info offsets are inconsistent")
 	case !info.SizeIsDeferred && info.Offset > info.Size:
 		return errors.New("info offset exceeds size")
+	}
+	if err := e.checkTail(); err != nil {
+		return err
 	}
 	return crypt.ValidateSegments(e.Segments)
 }

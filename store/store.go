@@ -20,6 +20,7 @@ import (
 type Store struct {
 	cfg   Config
 	stats *Stats
+	tails *tailCache
 }
 
 var (
@@ -36,7 +37,7 @@ func New(cfg Config) (*Store, error) {
 	}
 	stats := newStats()
 	cfg.Backend = &metered{b: cfg.Backend, stats: stats}
-	return &Store{cfg: cfg, stats: stats}, nil
+	return &Store{cfg: cfg, stats: stats, tails: newTailCache(cfg.TailCacheBytes, cfg.TailCacheTTL, stats)}, nil
 }
 
 // Stats returns the store's live counters.
@@ -152,7 +153,7 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		ID: fi.ID, Size: fi.Size, SizeIsDeferred: fi.SizeIsDeferred,
 		Storage: storage,
 		Enc: encInfo{
-			V: crypt.Version, Alg: crypt.Alg, Kid: kid, WrappedDEK: wrapped,
+			V: crypt.Version, Alg: crypt.Alg, Layout: layoutFragments, Kid: kid, WrappedDEK: wrapped,
 			PartSize: partSize, Segments: []crypt.Segment{}, Meta: sealedMeta,
 		},
 	}
