@@ -15,8 +15,10 @@ import (
 	"github.com/tusvault/tusvault/store/lock"
 )
 
-// DefaultPartSize is the size of every part but the last (10 MiB).
-const DefaultPartSize = 10 << 20
+// DefaultPartSize is the size of every part but the last (5 MiB, S3's
+// minimum): 5 MiB PATCHes, a common client chunk size, then fill one part
+// each and store no tail.
+const DefaultPartSize = 5 << 20
 
 // The defaults of the tail cache: 256 MiB of disk, 10 minutes a tail.
 const (

@@ -23,7 +23,7 @@ func TestPartSizeFor(t *testing.T) {
 	}{
 		{0, false, DefaultPartSize},
 		{DefaultPartSize * MaxParts, false, DefaultPartSize},
-		{DefaultPartSize*MaxParts + 1, false, 11 << 20},
+		{DefaultPartSize*MaxParts + 1, false, 6 << 20},
 		{1 << 40, false, 105 << 20},
 		{1 << 40, true, DefaultPartSize},
 		{MaxUploadSize, false, MaxPartSize},

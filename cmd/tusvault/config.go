@@ -15,7 +15,7 @@ import (
 // from tusd v2.9.1 (cmd/tusd/cli/flags.go); see defaultConfig.
 const (
 	// defaultPartSize is the size of every encrypted part but the last.
-	defaultPartSize = 10 << 20
+	defaultPartSize = 5 << 20
 	// minPartSize and maxPartSize are S3's bounds on a part.
 	minPartSize = 5 << 20
 	maxPartSize = 5 << 30
@@ -74,7 +74,7 @@ type Config struct {
 
 	// Part options, for both backends (tusd's -s3-* names are the primary
 	// ones; tusvault's older names are aliases of the same variables).
-	PartSize              int64 // -s3-part-size = -part-size, default 10 MiB
+	PartSize              int64 // -s3-part-size = -part-size, default 5 MiB
 	ConcurrentPartUploads int   // -s3-concurrent-part-uploads = -concurrent-part-uploads, default 4
 
 	// Encryption options (tusvault's own).
