@@ -1,5 +1,14 @@
 package store
 
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"fmt"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
 // SetMaxParts replaces MaxParts for the store built from c, so that tests
 // reach the part limit with small uploads.
 func SetMaxParts(c *Config, n int64) { c.maxParts = n }
@@ -16,3 +25,43 @@ func TruncateTailCache(s *Store, id string) bool {
 
 // BackendOf returns the backend s was configured with.
 func BackendOf(s *Store) Backend { return s.cfg.Backend.(*metered).b }
+
+// WriteLayout1Tail stores plain at off (= Offset, with nothing in the tail)
+// as tusvault did before layout 2: a segment, the ciphertext in
+// <key>.part, TailLen in a .info of layout 1 whose MAC state covers only
+// Committed.
+func WriteLayout1Tail(s *Store, id string, off int64, plain []byte) error {
+	ctx := context.Background()
+	u, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u.info.Enc.Committed != off || u.info.Enc.TailLen != 0 {
+		return fmt.Errorf("WriteLayout1Tail at %d of %+v", off, u.info.Enc)
+	}
+	state, err := u.macState()
+	if err != nil {
+		return err
+	}
+	iv, err := crypt.NewIV()
+	if err != nil {
+		return err
+	}
+	err = u.update(ctx, state, func(n *infoFile) {
+		n.Enc.Layout, n.Enc.Segments = layoutTailObject, crypt.AppendSegment(n.Enc.Segments, off, iv)
+	})
+	if err != nil {
+		return err
+	}
+	block, err := aes.NewCipher(u.keys.Enc)
+	if err != nil {
+		return err
+	}
+	ct := make([]byte, len(plain))
+	crypt.NewStream(block, iv, off).XORKeyStream(ct, plain)
+	if err := s.cfg.Backend.Put(ctx, id+tailSuffix, bytes.NewReader(ct), int64(len(ct))); err != nil {
+		return err
+	}
+	return u.update(ctx, state, func(n *infoFile) { n.Enc.TailLen = int64(len(ct)) })
+}
+
