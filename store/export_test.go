@@ -62,6 +62,19 @@ func WriteLayout1Tail(s *Store, id string, off int64, plain []byte) error {
 	if err := s.cfg.Backend.Put(ctx, id+tailSuffix, bytes.NewReader(ct), int64(len(ct))); err != nil {
 		return err
 	}
-	return u.update(ctx, state, func(n *infoFile) { n.Enc.TailLen = int64(len(ct)) })
+	// As the code of layout 1 wrote it, not through update: the state
+	// sealed with Committed, whatever macCovers says.
+	next := *u.info
+	e := &next.Enc
+	e.TailLen, e.Seq = int64(len(ct)), e.Seq+1
+	next.Offset = e.Committed + e.TailLen
+	if e.MacState, err = crypt.SealState(u.keys.State, state, next.ID, e.Committed, e.Seq); err != nil {
+		return err
+	}
+	raw, err := next.encode()
+	if err != nil {
+		return err
+	}
+	return s.putRaw(ctx, id, raw)
 }
 
