@@ -14,8 +14,10 @@ import (
 // named by a failpoint, on the disk backend and on S3 (versitygw).
 //
 // The upload of every trial is 11 MiB + 123 bytes in two PATCHes: the
-// first (7 MiB + 5) stores part 1 and a tail of 2 MiB + 5; the second
-// copies the tail, stores part 2 and the final part 3, and completes. The
+// first (7 MiB + 5) stores part 1 and a tail fragment of 2 MiB + 5; the
+// second appends to the tail (cached, or read back from the fragment
+// after a restart), stores part 2, which absorbs the fragment, deletes
+// the fragment, stores the final part 3, and completes. The
 // stage and hit number choose where the server dies; after it restarted,
 // HEAD must report exactly the offset that stage leaves, the client sends
 // the rest (different bytes from there, as after a rollback), and the
@@ -50,8 +52,9 @@ func stageCases(name string) []stageCase {
 		{fp: wire, after: 0},                                      // during UploadPart of part 1
 		{fp: "part-uploaded:1", after: 0},                         // part 1 stored, .info not committed
 		{fp: "part-uploaded:2", after: stagePatch1},               // part 2 stored, .info not committed
-		{fp: "tail:1", after: 5 * MiB},                            // during the tail's Put
-		{fp: "tail-stored:1", after: 5 * MiB},                     // tail stored, .info not committed
+		{fp: "tail:1", after: 5 * MiB},                            // during the tail fragment's Put
+		{fp: "tail-stored:1", after: 5 * MiB},                     // fragment stored, .info not committed
+		{fp: "tail-absorbed:1", after: 10 * MiB},                  // part 2 holding the fragment committed, fragment not deleted
 		{fp: "complete-multipart:1", after: stageSize},            // before CompleteMultipartUpload
 		{fp: "disk-assemble:1", after: stageSize, diskOnly: true}, // parts concatenated, not renamed into place
 		{fp: "multipart-completed:1", after: stageSize},           // object assembled, .info has no tag yet

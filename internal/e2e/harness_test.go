@@ -440,11 +440,20 @@ type infoFile struct {
 		Kid       string
 		PartSize  int64
 		Segments  []segment
+		Layout    int
 		Committed int64
 		TailLen   int64
+		Tail      []fragment
 		Seq       uint64
 		Tag       []byte
 	}
+}
+
+// fragment is one tail fragment of layout 2: Len bytes at Off in the
+// object <id>.part.<Name>.
+type fragment struct {
+	Off, Len int64
+	Name     string
 }
 
 type segment struct {
