@@ -77,4 +77,3 @@ func WriteLayout1Tail(s *Store, id string, off int64, plain []byte) error {
 	}
 	return s.putRaw(ctx, id, raw)
 }
-

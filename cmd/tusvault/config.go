@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tusvault/tusvault/store"
 )
 
 // Defaults of the tusvault-only flags. The tusd flags take their defaults
@@ -78,7 +80,9 @@ type Config struct {
 	ConcurrentPartUploads int   // -s3-concurrent-part-uploads = -concurrent-part-uploads, default 4
 
 	// Encryption options (tusvault's own).
-	SpoolDir string // -spool-dir, default "" = <upload-dir>/.tusvault/spool
+	SpoolDir     string        // -spool-dir, default "" = <upload-dir>/.tusvault/spool
+	TailCacheMB  int64         // -tail-cache-mb, default 256 (0: no tail cache)
+	TailCacheTTL time.Duration // -tail-cache-ttl, default 10m
 
 	// Hook options: tusd's -hooks-* flags and -progress-hooks-interval
 	// (exthooks.go).
@@ -127,6 +131,8 @@ func defaultConfig() Config {
 		FilelockAcquirerPollInterval: 2 * time.Second,
 		PartSize:                     defaultPartSize,
 		ConcurrentPartUploads:        defaultConcurrentPartUploads,
+		TailCacheMB:                  store.DefaultTailCacheBytes >> 20,
+		TailCacheTTL:                 store.DefaultTailCacheTTL,
 		hookFlags:                    defaultHookFlags(),
 		webFlags:                     defaultWebFlags(),
 		ShowGreeting:                 true,
@@ -222,6 +228,9 @@ func (c *Config) validate() error {
 	}
 	if c.PartSize < minPartSize || c.PartSize > maxPartSize {
 		return fmt.Errorf("invalid -s3-part-size (-part-size) %d: must be from %d (5 MiB) to %d (5 GiB) bytes", c.PartSize, minPartSize, int64(maxPartSize))
+	}
+	if c.TailCacheMB < 0 || c.TailCacheTTL <= 0 {
+		return fmt.Errorf("invalid -tail-cache-mb %d or -tail-cache-ttl %s: must be 0 (off) or more, and positive", c.TailCacheMB, c.TailCacheTTL)
 	}
 	if c.ConcurrentPartUploads < 1 {
 		return fmt.Errorf("invalid -s3-concurrent-part-uploads (-concurrent-part-uploads) %d: must be at least 1", c.ConcurrentPartUploads)
