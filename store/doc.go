@@ -8,18 +8,39 @@
 // .info, whose client metadata and running MAC state are sealed.
 //
 // One PATCH (WriteChunk) goes like this: a fresh segment (random IV) is
-// stored in .info before any byte is encrypted under it; the stored tail
-// ciphertext is copied into a spool file; the body is encrypted at its
-// byte offset, fed to the running MAC and spooled as ciphertext into part
-// files of exactly PartSize bytes on local disk (unlinked at creation, so
-// a crash leaves none); each full part is uploaded under a slot of the
-// process-wide Limiter (up to two per request) while the next one fills,
-// and .info is committed over every confirmed part, in order. What is left
-// at the end of the request is stored as the tail object. WriteChunk
-// returns the bytes of its request that are stored, so tusd's offset is
-// always the stored one; a failing local spool is a 507 or 503, never a
-// 413. FinishUpload assembles the parts and records the tag, retrying
-// transient backend errors.
+// stored in .info before any byte is encrypted under it; the spool file of
+// the current part starts with the stored tail's ciphertext; the body is
+// encrypted at its byte offset, fed to the running MAC and spooled as
+// ciphertext into part files of exactly PartSize bytes on local disk
+// (unlinked at creation, so a crash leaves none); each full part is
+// uploaded under a slot of the process-wide Limiter (up to two per
+// request) while the next one fills, and .info is committed over every
+// confirmed part, in order. What is left at the end of the request is
+// stored as the tail. WriteChunk returns the bytes of its request that are
+// stored, so tusd's offset is always the stored one; a failing local spool
+// is a 507 or 503, never a 413. FinishUpload assembles the parts and
+// records the tag, retrying transient backend errors.
+//
+// The tail (layout 2 of unfinished uploads, docs/FORMAT.md 4.4) is a list
+// of append-only fragments in .info (fragments.go): a request that ends
+// inside a part stores only its own new bytes, as one fragment object
+// <key>.part.<off>-<random>, then lists it; the sealed MAC state covers
+// the tail, so its bytes are MACed once. The request that fills the part
+// sends the tail's ciphertext again at the part's start and, once the part
+// is committed, deletes the fragments (the stage tail-absorbed). So each
+// byte goes up at most twice (fragment, part), whatever the PATCH size.
+// The spool file holding the tail stays open, unlinked, in the tail cache
+// between requests (tailcache.go, bounded by Config.TailCacheBytes and
+// TailCacheTTL): the next request of the upload on this process appends
+// to it and reads nothing back; after a restart, on another instance or
+// when the cache no longer matches .info, the fragments are read back
+// from the backend and checked against their CRC-32C. Fragments that no
+// .info lists (a request cut short, an absorbed fragment whose deletion
+// failed) are deleted by the completion, the removal and the sweep (under
+// the upload's lock). Uploads in progress of layout 1 (one <key>.part,
+// rewritten by every request, the MAC state over the committed bytes
+// only) keep working and turn into layout 2 at their next request that
+// leaves a tail.
 //
 // Nothing acknowledged is lost. tusd calls FinishUpload once and reports
 // the upload finished whatever its outcome, so the store completes an
@@ -63,8 +84,10 @@
 //	spool                  after each write to a spool file
 //	upload-part            the middle of each pass over a part's body by the backend
 //	part-uploaded          a part confirmed by the backend, .info not committed
-//	tail                   the middle of the tail's body
-//	tail-stored            the tail stored, TailLen not committed
+//	tail                   the middle of the body of the request's tail fragment
+//	tail-stored            the fragment stored, not listed in .info yet
+//	tail-absorbed          a part holding the tail's fragments committed, the fragments not deleted yet
+//	tail-converted         layout 1 turned into layout 2 in .info, <key>.part not deleted yet
 //	complete-multipart     just before CompleteMultipart
 //	disk-assemble          disk backend: parts concatenated, not renamed into place
 //	multipart-completed    the data object assembled, no tag in .info yet
