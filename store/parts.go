@@ -79,15 +79,12 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 	}, nil
 }
 
-// newSpool opens an unlinked temp file for the next part, so that a crash
-// leaves no spool file behind. write calls it at a part's first byte.
+// newSpool opens a nameless file for the next part (createSpool), so that
+// a crash leaves no spool file behind. write calls it at a part's first
+// byte.
 func (w *partWriter) newSpool() error {
-	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
+	f, err := createSpool(w.u.s.cfg.SpoolDir)
 	if err != nil {
-		return spoolErr(err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
 		return spoolErr(err)
 	}
 	w.file, w.fill = f, 0
