@@ -12,8 +12,8 @@
 // the current part starts with the stored tail's ciphertext; the body is
 // encrypted at its byte offset, fed to the running MAC and spooled as
 // ciphertext into part files of exactly PartSize bytes on local disk
-// (nameless from the start, O_TMPFILE, so a crash leaves none); each full part is
-// uploaded under a slot of the process-wide Limiter (up to two per
+// (nameless from the start, O_TMPFILE, so a crash leaves none); each full
+// part is uploaded under a slot of the process-wide Limiter (up to two per
 // request) while the next one fills, and .info is committed over every
 // confirmed part, in order. What is left at the end of the request is
 // stored as the tail. WriteChunk returns the bytes of its request that are
