@@ -172,8 +172,10 @@ func (u *upload) completeOnce(ctx context.Context) error {
 	}
 	segs := crypt.SegmentsBefore(info.Enc.Segments, info.Size)
 	tag := mac.Tag(crypt.Trailer(info.ID, info.Enc.PartSize, segs, info.Size))
+	// The finished .info has the v1 layout: no Layout, no Tail.
 	return u.update(ctx, state, func(next *infoFile) {
 		next.Enc.Segments, next.Enc.Tag, next.MultipartID = segs, tag, ""
+		next.Enc.Layout, next.Enc.Tail = layoutTailObject, nil
 	})
 }
 

@@ -175,6 +175,9 @@ func TestTailFragments(t *testing.T) {
 			if objs := tailObjects(t, b, id); len(objs) != 0 {
 				t.Fatalf("tail objects after completion: %v", objs)
 			}
+			if info := readTailInfo(t, b, id); info.Enc.Layout != 0 || info.Enc.Tail != nil {
+				t.Fatalf("finished .info: layout %d, tail %v; want the v1 format", info.Enc.Layout, info.Enc.Tail)
+			}
 			if n, bytes := st.TailCacheFiles.Load(), st.TailCacheBytes.Load(); n != 0 || bytes != 0 {
 				t.Fatalf("tail cache after completion: %d files, %d bytes", n, bytes)
 			}
