@@ -152,6 +152,12 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 func (u *upload) completeOnce(ctx context.Context) error {
 	info := u.info
 	b := u.s.cfg.Backend
+	// The finished .info has the v1 layout, every segment inline; the
+	// pages are read (and checked) before anything is assembled.
+	segs, err := u.allSegments(ctx)
+	if err != nil {
+		return err
+	}
 	if info.Size == 0 {
 		if err := b.Put(ctx, u.key, bytes.NewReader(nil), 0); err != nil {
 			return err
@@ -170,11 +176,6 @@ func (u *upload) completeOnce(ctx context.Context) error {
 		return err
 	}
 	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
-	if err != nil {
-		return err
-	}
-	// The finished .info has the v1 layout: every segment inline.
-	segs, err := u.allSegments(ctx)
 	if err != nil {
 		return err
 	}

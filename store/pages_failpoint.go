@@ -9,7 +9,7 @@ import (
 )
 
 // EnvSegmentPage, in failpoint builds (the chaos tests of internal/e2e),
-// sets how many segments a segment page holds (pageLen), so that uploads
+// sets how many segments a segment page holds (defaultPageLen), so that uploads
 // of a few PATCHes page their segments too.
 const EnvSegmentPage = "TUSVAULT_SEGMENT_PAGE"
 
@@ -19,9 +19,9 @@ func init() {
 		return
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	if err != nil || n < 1 {
 		fmt.Fprintf(os.Stderr, "%s=%s: want a count of segments\n", EnvSegmentPage, v)
 		os.Exit(2)
 	}
-	pageLen = n
+	defaultPageLen = n
 }

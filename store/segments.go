@@ -39,11 +39,11 @@ import (
 // may be in pages.
 const layoutPaged = 2
 
-// pageLen is how many segments a page holds. Tests (and the chaos tests,
-// through TUSVAULT_SEGMENT_PAGE in failpoint builds) set it lower; 0 makes
-// the store write the v1 layout, never paging, as versions before pages
-// did.
-var pageLen = 256
+// defaultPageLen is how many segments a page holds (Config.pageLen; the
+// chaos tests set it lower through TUSVAULT_SEGMENT_PAGE in failpoint
+// builds). 256 segments seal into a page of 6 KiB and keep .info under
+// about 20 KiB of segments.
+var defaultPageLen = 256
 
 // pageInfix separates an upload's key from its page number.
 const pageInfix = ".segs."
@@ -107,8 +107,8 @@ func (e *encInfo) checkSegments() error {
 // then every whole run of pageLen segments that lie inside the committed
 // bytes is sealed into a page and stored, before next stops listing them.
 func (u *upload) pageOut(ctx context.Context, next *infoFile) error {
-	e := &next.Enc
-	if e.Tag != nil || pageLen == 0 {
+	e, pageLen := &next.Enc, u.s.cfg.pageLen
+	if e.Tag != nil || pageLen < 0 {
 		return nil
 	}
 	if e.Layout == 0 && e.TailLen == 0 {
