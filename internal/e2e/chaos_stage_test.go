@@ -20,6 +20,8 @@ import (
 // HEAD must report exactly the offset that stage leaves, the client sends
 // the rest (different bytes from there, as after a rollback), and the
 // upload must end byte-exact with a valid tag and pass the counter checker.
+// The servers page every segment they can (TUSVAULT_SEGMENT_PAGE=1), so
+// the commit of part 2 moves segment 0 into a segment page.
 // Two more trials kill a POST between its multipart upload and its first
 // .info (createTrial) and a DELETE before its .info goes (terminateTrial).
 
@@ -52,6 +54,7 @@ func stageCases(name string) []stageCase {
 		{fp: "part-uploaded:2", after: stagePatch1},               // part 2 stored, .info not committed
 		{fp: "tail:1", after: 5 * MiB},                            // during the tail's Put
 		{fp: "tail-stored:1", after: 5 * MiB},                     // tail stored, .info not committed
+		{fp: "segments-paged:1", after: stagePatch1},              // part 2 stored, segment 0 paged, .info not committed
 		{fp: "complete-multipart:1", after: stageSize},            // before CompleteMultipartUpload
 		{fp: "disk-assemble:1", after: stageSize, diskOnly: true}, // parts concatenated, not renamed into place
 		{fp: "multipart-completed:1", after: stageSize},           // object assembled, .info has no tag yet
