@@ -145,6 +145,21 @@ func TestInfoCostIndependentOfHistory(t *testing.T) {
 	}
 }
 
+// sendPart creates an upload of size bytes and sends data, its first
+// bytes, in PATCHes of patchSize. It returns the upload's URL and id.
+func sendPart(t *testing.T, ts *testServer, size int64, data []byte) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := ts.Client.Create(ctx, ts.URL, size, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Client.UploadFrom(ctx, u, data, 0, []int{patchSize}); err != nil {
+		t.Fatal(err)
+	}
+	return u, tusclient.UploadID(u)
+}
+
 // TestPagesWhileUnfinished checks the unfinished paged layout: .info
 // keeps the segments from the committed end on, the pages hold the rest,
 // and removal deletes them.
@@ -152,14 +167,7 @@ func TestPagesWhileUnfinished(t *testing.T) {
 	ts, _ := newCountingServer(t, historyPageLen)
 	ctx := context.Background()
 	data := randomBytes(78, 4*5*mib)
-	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data))+1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.Client.Upload(ctx, u, data, []int{patchSize}); err != nil {
-		t.Fatal(err)
-	}
-	id := tusclient.UploadID(u)
+	u, id := sendPart(t, ts, int64(len(data))+1, data)
 	info := readStoredInfo(t, ts, id)
 	n := len(data) / patchSize
 	if info.Enc.Layout != 2 || info.Enc.Pages == 0 || info.Enc.Paged != info.Enc.Pages*historyPageLen ||
@@ -184,14 +192,7 @@ func TestV1UploadResumesPaged(t *testing.T) {
 	ts, _ := newCountingServer(t, -1)
 	ctx := context.Background()
 	data := randomBytes(79, 4*5*mib+77)
-	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.Client.UploadFrom(ctx, u, data[:2*5*mib+patchSize], 0, []int{patchSize}); err != nil {
-		t.Fatal(err)
-	}
-	id := tusclient.UploadID(u)
+	u, id := sendPart(t, ts, int64(len(data)), data[:2*5*mib+patchSize])
 	if info := readStoredInfo(t, ts, id); info.Enc.Layout != 0 || info.Enc.Pages != 0 {
 		t.Fatalf("the v1 store wrote layout %d with %d pages", info.Enc.Layout, info.Enc.Pages)
 	}
@@ -232,15 +233,8 @@ func TestAlteredPageRefused(t *testing.T) {
 	ts, _ := newCountingServer(t, historyPageLen)
 	ctx := context.Background()
 	data := randomBytes(80, 4*5*mib+5)
-	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	last := int64(len(data) - 5)
-	if err := ts.Client.UploadFrom(ctx, u, data[:last], 0, []int{patchSize}); err != nil {
-		t.Fatal(err)
-	}
-	id := tusclient.UploadID(u)
+	u, id := sendPart(t, ts, int64(len(data)), data[:last])
 	if info := readStoredInfo(t, ts, id); info.Enc.Pages < 2 {
 		t.Fatalf("%d pages, want at least 2", info.Enc.Pages)
 	}
@@ -299,14 +293,7 @@ func TestSweepRemovesOrphanedPages(t *testing.T) {
 	ts, _ := newCountingServer(t, historyPageLen)
 	ctx := context.Background()
 	data := randomBytes(81, 3*5*mib)
-	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data))+1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.Client.Upload(ctx, u, data, []int{patchSize}); err != nil {
-		t.Fatal(err)
-	}
-	live := tusclient.UploadID(u)
+	_, live := sendPart(t, ts, int64(len(data))+1, data)
 	livePages := len(pageFiles(t, ts, live))
 	if livePages == 0 {
 		t.Fatal("no pages")
