@@ -129,9 +129,10 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		rep.Tails++
 	}
 	for key, names := range pages {
-		// A page of an unfinished upload may be one a request is
-		// writing, or will count: kept.
-		if _, ok := infos[key]; (ok && !finished[key]) || unread[key] {
+		// A page of an unfinished upload (or of one whose .info could
+		// not be read) may be one a request is writing, or will count:
+		// kept.
+		if _, ok := infos[key]; ok && !finished[key] {
 			continue
 		}
 		for _, name := range names {
