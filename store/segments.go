@@ -108,7 +108,7 @@ func (e *encInfo) checkSegments() error {
 // bytes is sealed into a page and stored, before next stops listing them.
 func (u *upload) pageOut(ctx context.Context, next *infoFile) error {
 	e, pageLen := &next.Enc, u.s.cfg.pageLen
-	if e.Tag != nil || pageLen < 0 {
+	if e.Tag != nil || pageLen <= 0 {
 		return nil
 	}
 	if e.Layout == 0 && e.TailLen == 0 {
