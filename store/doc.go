@@ -23,7 +23,7 @@
 //
 // A request costs the same whatever the upload's history (segments.go):
 // while it is unfinished, segments that lie wholly inside the committed
-// bytes move out of .info, 256 at a time, into sealed, chained segment
+// bytes move out of .info, 64 at a time, into sealed, chained segment
 // pages <key>.segs.<n> (layout 2, docs/FORMAT.md section 5.1), each
 // written before the .info that stops listing its segments. Completion
 // reads them once, writes the finished .info in the v1 format with every

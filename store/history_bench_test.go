@@ -23,8 +23,8 @@ import (
 // and written and backend requests per PATCH, on an in-memory backend
 // (the store's own cost) and on the disk backend (fsyncs included). The
 // history is forged (store.ForgeHistory) and .info put back before each
-// PATCH, so every iteration is the history+1st PATCH. history=10240 is
-// the worst phase of the paged layout: 256 segments left in .info, one
+// PATCH, so every iteration is the history+1st PATCH. history=10048 is
+// the worst phase of the paged layout: 64 segments left in .info, one
 // short of a page.
 func BenchmarkPatchHistory(b *testing.B) {
 	for _, backend := range []string{"mem", "disk"} {
@@ -32,7 +32,7 @@ func BenchmarkPatchHistory(b *testing.B) {
 			name    string
 			pageLen int
 		}{{"v1", -1}, {"paged", 0}} {
-			for _, n := range []int{10, 10000, 10240} {
+			for _, n := range []int{10, 10000, 10048} {
 				b.Run(fmt.Sprintf("backend=%s/layout=%s/history=%d", backend, layout.name, n), func(b *testing.B) {
 					benchPatchAfter(b, backend, layout.pageLen, n)
 				})

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -19,7 +21,7 @@ import (
 // every request and every part commit; so, while an upload is unfinished,
 // the oldest segments move out of .info into immutable page objects
 // <key>.segs.<n> (upload ids have no dots, so no upload's objects are
-// named like another's), pageLen at a time. Only segments that lie wholly
+// named like another's), a page at a time. Only segments that lie wholly
 // inside the committed bytes are paged: nothing can replace them any more
 // (a new segment always starts at Offset ≥ Committed, and the MAC state
 // covers the committed bytes, so no rollback goes below them), which makes
@@ -41,9 +43,13 @@ const layoutPaged = 2
 
 // defaultPageLen is how many segments a page holds (Config.pageLen; the
 // chaos tests set it lower through TUSVAULT_SEGMENT_PAGE in failpoint
-// builds). 256 segments seal into a page of 6 KiB and keep .info under
-// about 20 KiB of segments.
-var defaultPageLen = 256
+// builds). 64 segments seal into a page of 1.5 KiB and keep .info under
+// about 4.5 KiB of segments from committed parts; an upload of 10,000
+// PATCHes has 156 pages, which completion reads pageReaders at a time.
+var defaultPageLen = 64
+
+// pageReaders is how many pages completion reads at once.
+const pageReaders = 8
 
 // pageInfix separates an upload's key from its page number.
 const pageInfix = ".segs."
@@ -150,13 +156,25 @@ func (u *upload) allSegments(ctx context.Context) ([]crypt.Segment, error) {
 	if e.Pages == 0 {
 		return e.Segments, nil
 	}
+	pages := make([][]byte, e.Pages)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(pageReaders)
+	for n := range pages {
+		g.Go(func() error {
+			page, err := u.s.readObject(gctx, pageKey(u.key, n), maxPageSize)
+			if err != nil {
+				return fmt.Errorf("segment page %d: %w", n, err)
+			}
+			pages[n] = page
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	segs := make([]crypt.Segment, 0, e.segmentCount())
 	var prev []byte
-	for n := 0; n < e.Pages; n++ {
-		page, err := u.s.readObject(ctx, pageKey(u.key, n), maxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("segment page %d: %w", n, err)
-		}
+	for n, page := range pages {
 		got, err := crypt.OpenPage(u.keys.State, u.info.ID, uint32(n), prev, page)
 		if err != nil {
 			return nil, fmt.Errorf("segment page %d: %w", n, err)
