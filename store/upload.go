@@ -136,9 +136,9 @@ func (u *upload) Terminate(ctx context.Context) error {
 }
 
 // remove deletes the upload: the data object, the tail, the segment
-// pages and the multipart upload first and .info last, and .info only if the rest is gone, so a
-// removal cut short leaves an upload that a retry (or the next sweep)
-// removes, never ciphertext that nothing refers to.
+// pages and the multipart upload first and .info last, and .info only if
+// the rest is gone, so a removal cut short leaves an upload that a retry
+// (or the next sweep) removes, never ciphertext that nothing refers to.
 func (u *upload) remove(ctx context.Context) error {
 	b := u.s.cfg.Backend
 	err := errors.Join(
