@@ -63,8 +63,10 @@
 // failpoint code; built with -tags failpoint (the chaos tests of
 // internal/e2e), TUSVAULT_FAILPOINT=<stage>[:<n>][=kill|block] makes the
 // process print a marker line and SIGKILL itself (or block) at the n-th
-// hit of a stage, and TUSVAULT_SEGMENT_LOG=<file> logs every segment just
-// before it is persisted, for the tests' counter checker. The stages:
+// hit of a stage, TUSVAULT_SEGMENT_LOG=<file> logs every segment just
+// before it is persisted, for the tests' counter checker, and
+// TUSVAULT_SEGMENT_PAGE=<n> puts n segments in a segment page instead of
+// 64. The stages:
 //
 //	multipart-created      POST: multipart upload created, no .info yet
 //	segment-stored         PATCH: the request's segment is in .info, no byte encrypted
