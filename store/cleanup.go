@@ -33,6 +33,9 @@ type CleanupReport struct {
 	Multiparts int
 	// Tails counts tail objects deleted because their .info is gone.
 	Tails int
+	// Pages counts segment pages deleted because their .info is gone or
+	// finished (a completion or removal cut short).
+	Pages int
 }
 
 // Cleanup sweeps the store. It completes every upload whose bytes are all
@@ -53,11 +56,14 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 	var rep CleanupReport
 	infos := map[string]time.Time{}
 	var tails []string
+	pages := map[string][]string{}
 	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
 		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
 			infos[k] = oi.ModTime
 		} else if k, ok := strings.CutSuffix(oi.Key, tailSuffix); ok && validID(k) && oi.ModTime.Before(cutoff) {
 			tails = append(tails, k)
+		} else if k, ok := cutPageKey(oi.Key); ok && oi.ModTime.Before(cutoff) {
+			pages[k] = append(pages[k], oi.Key)
 		}
 		return nil
 	})
@@ -65,8 +71,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		return rep, fmt.Errorf("list uploads: %w", err)
 	}
 	// multiparts are the multipart ids the .info objects name; unread
-	// are the keys whose .info could not be read.
-	multiparts, unread := map[string]bool{}, map[string]bool{}
+	// are the keys whose .info could not be read; finished those whose
+	// .info has a tag.
+	multiparts, unread, finished := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var errs []error
 	keys := make([]string, 0, len(infos))
 	for k := range infos {
@@ -90,7 +97,11 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			continue
 		}
 		multiparts[u.info.MultipartID] = true
-		if u.info.Enc.Tag != nil || (!u.completable() && !infos[key].Before(cutoff)) {
+		if u.info.Enc.Tag != nil {
+			finished[key] = true
+			continue
+		}
+		if !u.completable() && !infos[key].Before(cutoff) {
 			continue
 		}
 		switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
@@ -100,6 +111,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			rep.Uploads = append(rep.Uploads, key)
 			s.stats.SweepRemoved.Add(1)
 		case outcome == completed:
+			finished[key] = true
 			rep.Completed = append(rep.Completed, key)
 			s.stats.SweepCompleted.Add(1)
 		}
@@ -115,6 +127,22 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		}
 		s.cfg.Logger.InfoContext(ctx, "orphaned tail removed", "key", key+tailSuffix)
 		rep.Tails++
+	}
+	for key, names := range pages {
+		// A page of an unfinished upload (or of one whose .info could
+		// not be read) may be one a request is writing, or will count:
+		// kept.
+		if _, ok := infos[key]; ok && !finished[key] {
+			continue
+		}
+		for _, name := range names {
+			if err := s.cfg.Backend.Delete(ctx, name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rep.Pages++
+		}
+		s.cfg.Logger.InfoContext(ctx, "orphaned segment pages removed", "id", key, "pages", len(names))
 	}
 	if ml, ok := s.cfg.Backend.(MultipartLister); ok {
 		err := ml.ListMultipartUploads(ctx, "", func(key, id string, initiated time.Time) error {

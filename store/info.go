@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -45,6 +44,17 @@ type encInfo struct {
 	MacState []byte
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
+	// Layout is the layout of an unfinished upload's objects: 0 (absent)
+	// for v1, every segment in .info; layoutPaged when the oldest
+	// segments may be in pages (segments.go). A finished .info is always
+	// v1.
+	Layout int `json:",omitempty"`
+	// Pages counts the segment pages <key>.segs.0 … .segs.<Pages-1>;
+	// Paged counts the segments they hold, which come before Segments.
+	// PagesHash is the hash of the last page (crypt.PageHash).
+	Pages     int    `json:",omitempty"`
+	Paged     int    `json:",omitempty"`
+	PagesHash []byte `json:",omitempty"`
 }
 
 // The suffixes of an upload's side objects.
@@ -90,17 +100,9 @@ func validID(id string) bool {
 
 // readInfo loads and decodes key's .info, returning the raw bytes too.
 func (s *Store) readInfo(ctx context.Context, key string) (*infoFile, []byte, error) {
-	rc, err := s.cfg.Backend.Get(ctx, key+infoSuffix, 0, -1)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxInfoSize+1))
+	raw, err := s.readObject(ctx, key+infoSuffix, maxInfoSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read info: %w", err)
-	}
-	if len(raw) > maxInfoSize {
-		return nil, nil, errors.New("info object is too large")
 	}
 	var info infoFile
 	if err := json.Unmarshal(raw, &info); err != nil {
@@ -132,7 +134,7 @@ func (info *infoFile) check() error {
 	case !info.SizeIsDeferred && info.Offset > info.Size:
 		return errors.New("info offset exceeds size")
 	}
-	return crypt.ValidateSegments(e.Segments)
+	return e.checkSegments()
 }
 
 // encode renders info as JSON.

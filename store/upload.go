@@ -61,6 +61,9 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	if change != nil {
 		change(&next)
 	}
+	if err := u.pageOut(ctx, &next); err != nil {
+		return err
+	}
 	e := &next.Enc
 	e.Seq++
 	var err error
@@ -132,10 +135,10 @@ func (u *upload) Terminate(ctx context.Context) error {
 	return nil
 }
 
-// remove deletes the upload: the data object, the tail and the multipart
-// upload first and .info last, and .info only if the rest is gone, so a
-// removal cut short leaves an upload that a retry (or the next sweep)
-// removes, never ciphertext that nothing refers to.
+// remove deletes the upload: the data object, the tail, the segment
+// pages and the multipart upload first and .info last, and .info only if
+// the rest is gone, so a removal cut short leaves an upload that a retry
+// (or the next sweep) removes, never ciphertext that nothing refers to.
 func (u *upload) remove(ctx context.Context) error {
 	b := u.s.cfg.Backend
 	err := errors.Join(
@@ -145,6 +148,8 @@ func (u *upload) remove(ctx context.Context) error {
 	if u.info.MultipartID != "" {
 		err = errors.Join(err, b.AbortMultipart(ctx, u.key, u.info.MultipartID))
 	}
+	// Every page, those a crash left uncounted included.
+	err = errors.Join(err, u.s.deleteAllPages(ctx, u.key))
 	if err != nil {
 		return err
 	}

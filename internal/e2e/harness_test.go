@@ -435,15 +435,19 @@ type infoFile struct {
 	SizeIsDeferred bool
 	Offset         int64
 	Enc            struct {
-		V         int
-		Alg       string
-		Kid       string
-		PartSize  int64
-		Segments  []segment
-		Committed int64
-		TailLen   int64
-		Seq       uint64
-		Tag       []byte
+		V          int
+		Alg        string
+		Kid        string
+		WrappedDEK []byte
+		PartSize   int64
+		Segments   []segment
+		Committed  int64
+		TailLen    int64
+		Seq        uint64
+		Tag        []byte
+		// The paged layout (store/segments.go, FORMAT.md 5.1).
+		Layout, Pages, Paged int
+		PagesHash            []byte
 	}
 }
 
