@@ -122,11 +122,12 @@ test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-
 # The chaos tests of internal/e2e with their long loops (TUSVAULT_CHAOS=long):
 # 50 trials of SIGKILLs at random moments instead of 10, a 30 s outage of
 # the object store instead of 8 s, and the rest of the chaos suite as in
-# make test; about five minutes. A failing random trial prints its seed:
+# make test, with the Redis faults of two instances (the lock holder
+# SIGKILLed, Redis restarted mid-upload); about six minutes. A failing random trial prints its seed:
 # TUSVAULT_CHAOS_SEED=<seed> make chaos replays it.
-chaos: tools
+chaos: tools $(REDIS_SERVER)
 	$(GO) test -count=1 -tags failpoint ./internal/failpoint
-	TUSVAULT_CHAOS=long TUSVAULT_CHAOS_SEED=$(TUSVAULT_CHAOS_SEED) $(GO) test -count=1 -timeout 30m -run 'Chaos|SlowProxy|ReleaseBinary|Spool' ./internal/e2e/
+	TUSVAULT_CHAOS=long TUSVAULT_CHAOS_SEED=$(TUSVAULT_CHAOS_SEED) $(GO) test -count=1 -timeout 30m -run 'Chaos|SlowProxy|ReleaseBinary|Spool|MultiInstance' ./internal/e2e/
 
 # Rebuild the upload page (web/src, bundled by esbuild) into web/dist,
 # which the binary embeds: commit web/dist with its sources.

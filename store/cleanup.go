@@ -36,6 +36,9 @@ type CleanupReport struct {
 	// gone, or does not list them (a request cut short, a part that
 	// absorbed them, a complete upload).
 	Tails int
+	// Pages counts segment pages deleted because their .info is gone or
+	// finished (a completion or removal cut short).
+	Pages int
 }
 
 // Cleanup sweeps the store. It completes every upload whose bytes are all
@@ -57,6 +60,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 	infos := map[string]time.Time{}
 	// tails are the tail objects by upload key.
 	tails := map[string][]ObjectInfo{}
+	pages := map[string][]string{}
 	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
 		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
 			infos[k] = oi.ModTime
@@ -64,6 +68,8 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			tails[k] = append(tails[k], oi)
 		} else if k, _, ok := splitFragmentKey(oi.Key); ok {
 			tails[k] = append(tails[k], oi)
+		} else if k, ok := cutPageKey(oi.Key); ok && oi.ModTime.Before(cutoff) {
+			pages[k] = append(pages[k], oi.Key)
 		}
 		return nil
 	})
@@ -71,8 +77,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		return rep, fmt.Errorf("list uploads: %w", err)
 	}
 	// multiparts are the multipart ids the .info objects name; unread
-	// are the keys whose .info could not be read.
-	multiparts, unread := map[string]bool{}, map[string]bool{}
+	// are the keys whose .info could not be read; finished those whose
+	// .info has a tag.
+	multiparts, unread, finished := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var errs []error
 	keys := make([]string, 0, len(infos))
 	for k := range infos {
@@ -96,7 +103,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			continue
 		}
 		multiparts[u.info.MultipartID] = true
-		if u.info.Enc.Tag == nil && (u.completable() || infos[key].Before(cutoff)) {
+		if u.info.Enc.Tag != nil {
+			finished[key] = true
+		} else if u.completable() || infos[key].Before(cutoff) {
 			switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
@@ -106,6 +115,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 				s.stats.SweepRemoved.Add(1)
 				continue
 			case outcome == completed:
+				finished[key] = true
 				rep.Completed = append(rep.Completed, key)
 				s.stats.SweepCompleted.Add(1)
 				continue
@@ -135,6 +145,22 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			s.cfg.Logger.InfoContext(ctx, "orphaned tail removed", "key", oi.Key)
 			rep.Tails++
 		}
+	}
+	for key, names := range pages {
+		// A page of an unfinished upload (or of one whose .info could
+		// not be read) may be one a request is writing, or will count:
+		// kept.
+		if _, ok := infos[key]; ok && !finished[key] {
+			continue
+		}
+		for _, name := range names {
+			if err := s.cfg.Backend.Delete(ctx, name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rep.Pages++
+		}
+		s.cfg.Logger.InfoContext(ctx, "orphaned segment pages removed", "id", key, "pages", len(names))
 	}
 	if ml, ok := s.cfg.Backend.(MultipartLister); ok {
 		err := ml.ListMultipartUploads(ctx, "", func(key, id string, initiated time.Time) error {

@@ -104,6 +104,9 @@ type Config struct {
 
 	// maxParts replaces MaxParts in tests. Default MaxParts.
 	maxParts int64
+	// pageLen replaces defaultPageLen in tests; negative writes the v1
+	// layout, never paging segments. Default defaultPageLen.
+	pageLen int
 }
 
 func (c *Config) validate() error {
@@ -148,6 +151,9 @@ func (c *Config) validate() error {
 	}
 	if c.maxParts == 0 {
 		c.maxParts = MaxParts
+	}
+	if c.pageLen == 0 {
+		c.pageLen = defaultPageLen
 	}
 	return nil
 }

@@ -40,7 +40,15 @@
 // the upload's lock). Uploads in progress of layout 1 (one <key>.part,
 // rewritten by every request, the MAC state over the committed bytes
 // only) keep working and turn into layout 2 at their next request that
-// leaves a tail.
+// leaves a tail, or at their next .info write while their tail is empty.
+//
+// A request costs the same whatever the upload's history (segments.go):
+// while it is unfinished, segments that lie wholly inside the committed
+// bytes move out of .info, 64 at a time, into sealed, chained segment
+// pages <key>.segs.<n> (layout 2, docs/FORMAT.md section 5.1), each
+// written before the .info that stops listing its segments. Completion
+// reads them once, writes the finished .info in the v1 format with every
+// segment inline, and deletes them; removal and sweeps delete them too.
 //
 // Nothing acknowledged is lost. tusd calls FinishUpload once and reports
 // the upload finished whatever its outcome, so the store completes an
@@ -76,8 +84,10 @@
 // failpoint code; built with -tags failpoint (the chaos tests of
 // internal/e2e), TUSVAULT_FAILPOINT=<stage>[:<n>][=kill|block] makes the
 // process print a marker line and SIGKILL itself (or block) at the n-th
-// hit of a stage, and TUSVAULT_SEGMENT_LOG=<file> logs every segment just
-// before it is persisted, for the tests' counter checker. The stages:
+// hit of a stage, TUSVAULT_SEGMENT_LOG=<file> logs every segment just
+// before it is persisted, for the tests' counter checker, and
+// TUSVAULT_SEGMENT_PAGE=<n> puts n segments in a segment page instead of
+// 64. The stages:
 //
 //	multipart-created      POST: multipart upload created, no .info yet
 //	segment-stored         PATCH: the request's segment is in .info, no byte encrypted
@@ -88,6 +98,7 @@
 //	tail-stored            the fragment stored, not listed in .info yet
 //	tail-absorbed          a part holding the tail's fragments committed, the fragments not deleted yet
 //	tail-converted         layout 1 turned into layout 2 in .info, <key>.part not deleted yet
+//	segments-paged         segment pages stored, the .info that counts them not yet
 //	complete-multipart     just before CompleteMultipart
 //	disk-assemble          disk backend: parts concatenated, not renamed into place
 //	multipart-completed    the data object assembled, no tag in .info yet

@@ -82,12 +82,12 @@ func splitFragmentKey(objKey string) (key, name string, ok bool) {
 // in layout 1; unknown layouts are refused.
 func (e *encInfo) checkTail() error {
 	switch e.Layout {
-	case layoutTailObject:
+	case layoutV1:
 		if len(e.Tail) > 0 {
 			return errors.New("info lists tail fragments in layout 1")
 		}
 		return nil
-	case layoutFragments:
+	case layout2:
 	default:
 		return fmt.Errorf("unsupported layout %d of an unfinished upload", e.Layout)
 	}
@@ -108,21 +108,16 @@ func (e *encInfo) checkTail() error {
 // past its last full part as one new fragment, then lists it in .info
 // with the MAC state over every byte. An upload of layout 1 becomes one
 // of layout 2 here: its whole tail, the bytes of <key>.part and the new
-// ones, is the first fragment, and <key>.part goes once .info no longer
-// needs it. The caller has waited for the parts in flight.
+// ones, is the first fragment. The caller has waited for the parts in
+// flight.
 func (w *partWriter) storeTail() error {
 	e := &w.u.info.Enc
 	start := (w.num - 1) * w.partSize
 	if start != e.Committed {
 		return fmt.Errorf("spool starts at %d, committed %d", start, e.Committed)
 	}
-	converting := e.Layout == layoutTailObject
-	kept, from := w.tail, w.fresh
-	if converting {
-		kept, from = nil, 0
-	}
-	off, size := start+from, w.fill-from
-	crc, err := w.spoolCRC(from, size)
+	off, size := start+w.fresh, w.fill-w.fresh
+	crc, err := w.spoolCRC(w.fresh, size)
 	if err != nil {
 		return err
 	}
@@ -130,7 +125,7 @@ func (w *partWriter) storeTail() error {
 	if err != nil {
 		return err
 	}
-	body := failpoint.Reader("tail", io.NewSectionReader(w.file, from, size), size)
+	body := failpoint.Reader("tail", io.NewSectionReader(w.file, w.fresh, size), size)
 	if err := w.u.s.cfg.Backend.Put(w.ctx, fragmentKey(w.key, name), body, size); err != nil {
 		return err
 	}
@@ -139,18 +134,20 @@ func (w *partWriter) storeTail() error {
 	if err != nil {
 		return err
 	}
-	tail := append(slices.Clone(kept), fragment{Off: off, Len: size, Name: name, CRC32C: crc})
-	err = w.u.update(w.ctx, state, func(info *infoFile) {
-		info.Enc.Layout, info.Enc.Tail, info.Enc.TailLen = layoutFragments, tail, w.fill
+	tail := append(slices.Clone(w.tail), fragment{Off: off, Len: size, Name: name, CRC32C: crc})
+	return w.u.update(w.ctx, state, func(info *infoFile) {
+		info.Enc.Layout, info.Enc.Tail, info.Enc.TailLen = layout2, tail, w.fill
 	})
-	if err != nil || !converting {
-		return err
-	}
+}
+
+// dropTailObject deletes <key>.part of an upload that was in layout 1
+// once .info no longer refers to it (its bytes are in a committed part
+// or a fragment); a failure leaves it to the sweep.
+func (w *partWriter) dropTailObject() {
 	failpoint.Hit("tail-converted")
 	if err := w.u.s.cfg.Backend.Delete(w.ctx, w.key+tailSuffix); err != nil {
 		w.u.s.cfg.Logger.WarnContext(w.ctx, "could not delete the tail object of layout 1", "id", w.u.info.ID, "error", err)
 	}
-	return nil
 }
 
 // fetchFragment appends fragment f, read from the object store, to the
@@ -290,7 +287,7 @@ func (u *upload) unreferenced(objs []string) []string {
 	var out []string
 	for _, k := range objs {
 		if k == u.key+tailSuffix {
-			if e.Layout != layoutTailObject || e.TailLen == 0 || e.Tag != nil {
+			if e.Layout != layoutV1 || e.TailLen == 0 || e.Tag != nil {
 				out = append(out, k)
 			}
 		} else if key, name, ok := splitFragmentKey(k); ok && key == u.key && !listed[name] {

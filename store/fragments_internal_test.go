@@ -14,7 +14,7 @@ func TestInfoCheckTail(t *testing.T) {
 		var info infoFile
 		info.Size, info.Offset = 100, 30
 		e := &info.Enc
-		e.V, e.Alg, e.PartSize, e.Layout = crypt.Version, crypt.Alg, 5<<20, layoutFragments
+		e.V, e.Alg, e.PartSize, e.Layout = crypt.Version, crypt.Alg, 5<<20, layout2
 		e.Committed, e.TailLen = 0, 30
 		e.Tail = []fragment{{Off: 0, Len: 10, Name: name(0)}, {Off: 10, Len: 20, Name: name(10)}}
 		return info
@@ -27,7 +27,7 @@ func TestInfoCheckTail(t *testing.T) {
 		edit func(*infoFile)
 	}{
 		{"unknown layout", func(i *infoFile) { i.Enc.Layout = 3 }},
-		{"fragments in layout 1", func(i *infoFile) { i.Enc.Layout = layoutTailObject }},
+		{"fragments in layout 1", func(i *infoFile) { i.Enc.Layout = layoutV1 }},
 		{"gap", func(i *infoFile) { i.Enc.Tail[1].Off, i.Enc.Tail[1].Name = 11, name(11) }},
 		{"short", func(i *infoFile) { i.Enc.Tail = i.Enc.Tail[:1] }},
 		{"empty fragment", func(i *infoFile) { i.Enc.Tail[0].Len = 0 }},

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -29,19 +28,13 @@ type infoFile struct {
 
 // encInfo is the "Enc" member of .info.
 type encInfo struct {
-	V   int
-	Alg string
-	// Layout is the layout of an unfinished upload's tail: absent (0)
-	// for layout 1, the single tail object <key>.part, whose bytes the
-	// sealed MAC state does not cover; layoutFragments for the tail as
-	// append-only fragments (docs/FORMAT.md 4.2).
-	Layout     int `json:",omitempty"`
+	V          int
+	Alg        string
 	Kid        string
 	WrappedDEK []byte
 	PartSize   int64
 	Segments   []crypt.Segment
-	// Committed counts the bytes in parts the backend confirmed; the
-	// sealed MAC state covers exactly these bytes.
+	// Committed counts the bytes in parts the backend confirmed.
 	Committed int64
 	// TailLen counts the ciphertext bytes of the tail (in <key>.part in
 	// layout 1, in the fragments of Tail in layout 2); Offset is always
@@ -53,6 +46,19 @@ type encInfo struct {
 	MacState []byte
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
+	// Layout is the layout of an unfinished upload's objects: 0 (absent)
+	// for v1, every segment in .info, the tail in <key>.part and the
+	// sealed MAC state over Committed bytes; layout2 when the oldest
+	// segments may be in pages (segments.go), the tail is in fragments
+	// (fragments.go) and the sealed MAC state covers the tail too
+	// (macCovers). A finished .info is always v1.
+	Layout int `json:",omitempty"`
+	// Pages counts the segment pages <key>.segs.0 … .segs.<Pages-1>;
+	// Paged counts the segments they hold, which come before Segments.
+	// PagesHash is the hash of the last page (crypt.PageHash).
+	Pages     int    `json:",omitempty"`
+	Paged     int    `json:",omitempty"`
+	PagesHash []byte `json:",omitempty"`
 }
 
 // The suffixes of an upload's side objects: the .info, the tail object
@@ -66,18 +72,18 @@ const (
 
 // The layouts of an unfinished upload (Enc.Layout).
 const (
-	// layoutTailObject (layout 1, written as no Layout field): the tail
-	// is <key>.part and the sealed MAC state covers Committed bytes.
-	layoutTailObject = 0
-	// layoutFragments (layout 2): the tail is the fragments of Enc.Tail
-	// and the sealed MAC state covers Offset = Committed + TailLen bytes.
-	layoutFragments = 2
+	// layoutV1 (written as no Layout field): every segment in .info, the
+	// tail in <key>.part, the sealed MAC state over Committed bytes.
+	layoutV1 = 0
+	// layout2: segment pages, tail fragments (Enc.Tail), the sealed MAC
+	// state over Offset = Committed + TailLen bytes.
+	layout2 = 2
 )
 
 // macCovers is how many bytes, from offset 0, the sealed MAC state
 // covers: the committed ones in layout 1, the tail's too in layout 2.
 func (e *encInfo) macCovers() int64 {
-	if e.Layout == layoutFragments {
+	if e.Layout == layout2 {
 		return e.Committed + e.TailLen
 	}
 	return e.Committed
@@ -120,17 +126,9 @@ func validID(id string) bool {
 
 // readInfo loads and decodes key's .info, returning the raw bytes too.
 func (s *Store) readInfo(ctx context.Context, key string) (*infoFile, []byte, error) {
-	rc, err := s.cfg.Backend.Get(ctx, key+infoSuffix, 0, -1)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxInfoSize+1))
+	raw, err := s.readObject(ctx, key+infoSuffix, maxInfoSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read info: %w", err)
-	}
-	if len(raw) > maxInfoSize {
-		return nil, nil, errors.New("info object is too large")
 	}
 	var info infoFile
 	if err := json.Unmarshal(raw, &info); err != nil {
@@ -165,7 +163,7 @@ func (info *infoFile) check() error {
 	if err := e.checkTail(); err != nil {
 		return err
 	}
-	return crypt.ValidateSegments(e.Segments)
+	return e.checkSegments()
 }
 
 // encode renders info as JSON.

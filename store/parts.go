@@ -38,6 +38,9 @@ type partWriter struct {
 	// request's own bytes start in the current spool file.
 	tail  []fragment
 	fresh int64
+	// tailObject is set when the spool started with the bytes of
+	// <key>.part (layout 1): deleted once .info no longer needs it.
+	tailObject bool
 	// inflight are the parts on their way, oldest first.
 	inflight []*partJob
 
@@ -97,7 +100,7 @@ func (w *partWriter) newSpool() error {
 // the MAC, since the sealed state does not cover them.
 func (w *partWriter) copyTail() error {
 	e := &w.u.info.Enc
-	if e.Layout == layoutFragments {
+	if e.Layout == layout2 {
 		return w.copyFragments()
 	}
 	if e.TailLen == 0 {
@@ -129,7 +132,8 @@ func (w *partWriter) copyTail() error {
 	if n != e.TailLen {
 		return io.ErrUnexpectedEOF
 	}
-	w.fresh = w.fill
+	// The bytes of <key>.part go into the request's fragment too.
+	w.tailObject = true
 	return nil
 }
 
@@ -318,10 +322,15 @@ func (w *partWriter) finish(final bool) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if final || w.fill == 0 {
-		return nil
+	if !final && w.fill > 0 {
+		if err := w.storeTail(); err != nil {
+			return err
+		}
 	}
-	return w.storeTail()
+	if w.tailObject && !final {
+		w.dropTailObject()
+	}
+	return nil
 }
 
 // close waits for the parts still in flight (committing those that can
@@ -338,7 +347,7 @@ func (w *partWriter) close() {
 		return
 	}
 	e := &w.u.info.Enc
-	if e.Layout == layoutFragments && w.fill > 0 && e.TailLen == w.fill && e.Committed == (w.num-1)*w.partSize {
+	if e.Layout == layout2 && w.fill > 0 && e.TailLen == w.fill && e.Committed == (w.num-1)*w.partSize {
 		w.u.s.stats.SpoolBytes.Add(-w.fill)
 		w.u.s.tails.put(&cachedTail{key: w.key, file: w.file, start: e.Committed, frags: slices.Clone(e.Tail), size: w.fill})
 	} else {

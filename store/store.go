@@ -153,9 +153,12 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		ID: fi.ID, Size: fi.Size, SizeIsDeferred: fi.SizeIsDeferred,
 		Storage: storage,
 		Enc: encInfo{
-			V: crypt.Version, Alg: crypt.Alg, Layout: layoutFragments, Kid: kid, WrappedDEK: wrapped,
+			V: crypt.Version, Alg: crypt.Alg, Kid: kid, WrappedDEK: wrapped,
 			PartSize: partSize, Segments: []crypt.Segment{}, Meta: sealedMeta,
 		},
+	}
+	if s.cfg.pageLen > 0 { // (not the v1 writer of the tests)
+		info.Enc.Layout = layout2
 	}
 	if fi.SizeIsDeferred || fi.Size > 0 {
 		info.MultipartID, err = s.cfg.Backend.CreateMultipart(ctx, key, map[string]string{

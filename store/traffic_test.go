@@ -3,49 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tusvault/tusvault/store"
 )
-
-// countingBackend counts the bytes that go to and come from a Backend:
-// the bodies of Put and UploadPart, and what is read of each Get.
-type countingBackend struct {
-	store.Backend
-	up, down atomic.Int64
-}
-
-func (c *countingBackend) Put(ctx context.Context, key string, body io.ReadSeeker, size int64) error {
-	c.up.Add(size)
-	return c.Backend.Put(ctx, key, body, size)
-}
-
-func (c *countingBackend) UploadPart(ctx context.Context, key, id string, num int32, body io.ReadSeeker, size int64) (store.Part, error) {
-	c.up.Add(size)
-	return c.Backend.UploadPart(ctx, key, id, num, body, size)
-}
-
-func (c *countingBackend) Get(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
-	rc, err := c.Backend.Get(ctx, key, off, length)
-	if err != nil {
-		return nil, err
-	}
-	return &countingReader{ReadCloser: rc, n: &c.down}, nil
-}
-
-type countingReader struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	k, err := r.ReadCloser.Read(p)
-	r.n.Add(int64(k))
-	return k, err
-}
 
 // trafficSize is the upload of the traffic table (24 MiB).
 const trafficSize = 24 * mib
@@ -56,9 +18,9 @@ const trafficSize = 24 * mib
 // (object bodies, .info included).
 func uploadTraffic(t *testing.T, patch int) float64 {
 	t.Helper()
-	var cb *countingBackend
+	var cb *countBackend
 	ts := newTestServerWith(t, 4, func(c *store.Config) {
-		cb = &countingBackend{Backend: c.Backend}
+		cb = &countBackend{Backend: c.Backend}
 		c.Backend, c.PartSize = cb, 0
 	})
 	data := randomBytes(uint64(patch), trafficSize)

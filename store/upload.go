@@ -62,6 +62,9 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	if change != nil {
 		change(&next)
 	}
+	if err := u.pageOut(ctx, &next); err != nil {
+		return err
+	}
 	e := &next.Enc
 	e.Seq++
 	next.Offset = e.Committed + e.TailLen
@@ -135,10 +138,10 @@ func (u *upload) Terminate(ctx context.Context) error {
 }
 
 // remove deletes the upload: the data object, the tail (<key>.part, the
-// fragments, listed or not, and the cached spool) and the multipart
-// upload first and .info last, and .info only if the rest is gone, so a
-// removal cut short leaves an upload that a retry (or the next sweep)
-// removes, never ciphertext that nothing refers to.
+// fragments, listed or not, and the cached spool), the segment pages and
+// the multipart upload first and .info last, and .info only if the rest
+// is gone, so a removal cut short leaves an upload that a retry (or the
+// next sweep) removes, never ciphertext that nothing refers to.
 func (u *upload) remove(ctx context.Context) error {
 	b := u.s.cfg.Backend
 	err := errors.Join(
@@ -148,6 +151,8 @@ func (u *upload) remove(ctx context.Context) error {
 	if u.info.MultipartID != "" {
 		err = errors.Join(err, b.AbortMultipart(ctx, u.key, u.info.MultipartID))
 	}
+	// Every page, those a crash left uncounted included.
+	err = errors.Join(err, u.s.deleteAllPages(ctx, u.key))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if offset != info.Offset {
 		return 0, handler.ErrMismatchOffset
 	}
-	if len(info.Enc.Segments) >= maxSegments {
+	if info.Enc.segmentCount() >= maxSegments {
 		return 0, errTooManyPatches
 	}
 	orig := u.raw

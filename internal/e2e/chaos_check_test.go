@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // The counter checker. Every server of a chaos test logs each segment just
@@ -243,6 +245,17 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for id, info := range infos {
+		if info.Enc.Pages == 0 {
+			continue
+		}
+		paged, err := readPages(r, id, info)
+		if err != nil {
+			t.Errorf("(d) upload %s: %v", id, err)
+			continue
+		}
+		info.Enc.Segments = append(paged, info.Enc.Segments...)
+	}
 	n := 0
 	for id, recs := range logs {
 		size, ok := sizes[id]
@@ -312,6 +325,47 @@ func auditTail(info *infoFile, objs []tailObject) []string {
 		bad = append(bad, fmt.Sprintf("(e) fragments end at %d, TailLen says %d", off, info.Enc.Committed+info.Enc.TailLen))
 	}
 	return bad
+}
+
+// readPages returns the segments in the pages of an unfinished upload in
+// the paged layout, opened and checked as FORMAT.md 5.1 says.
+func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
+	kr, err := crypt.LoadKeyring(r.keyringPath())
+	if err != nil {
+		return nil, err
+	}
+	kek, err := kr.KEK(info.Enc.Kid)
+	if err != nil {
+		return nil, err
+	}
+	dek, err := crypt.UnwrapDEK(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := crypt.DeriveSubkeys(dek)
+	if err != nil {
+		return nil, err
+	}
+	var segs []segment
+	var prev []byte
+	for n := 0; n < info.Enc.Pages; n++ {
+		page, err := os.ReadFile(objPath(r.objDir(), id, ".segs."+strconv.Itoa(n)))
+		if err != nil {
+			return nil, err
+		}
+		got, err := crypt.OpenPage(keys.State, info.ID, uint32(n), prev, page)
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", n, err)
+		}
+		for _, sg := range got {
+			segs = append(segs, segment{Off: sg.Off, IV: sg.IV})
+		}
+		prev = crypt.PageHash(page)
+	}
+	if string(prev) != string(info.Enc.PagesHash) || len(segs) != info.Enc.Paged {
+		return nil, fmt.Errorf("%d pages of %d segments do not match .info (%d segments)", info.Enc.Pages, len(segs), info.Enc.Paged)
+	}
+	return segs, nil
 }
 
 // The checker itself: it finds a reused IV, overlapping counters, a

@@ -22,6 +22,8 @@ import (
 // HEAD must report exactly the offset that stage leaves, the client sends
 // the rest (different bytes from there, as after a rollback), and the
 // upload must end byte-exact with a valid tag and pass the counter checker.
+// The servers page every segment they can (TUSVAULT_SEGMENT_PAGE=1), so
+// the commit of part 2 moves segment 0 into a segment page.
 // Two more trials kill a POST between its multipart upload and its first
 // .info (createTrial) and a DELETE before its .info goes (terminateTrial).
 
@@ -54,7 +56,9 @@ func stageCases(name string) []stageCase {
 		{fp: "part-uploaded:2", after: stagePatch1},               // part 2 stored, .info not committed
 		{fp: "tail:1", after: 5 * MiB},                            // during the tail fragment's Put
 		{fp: "tail-stored:1", after: 5 * MiB},                     // fragment stored, .info not committed
+		{fp: "segments-paged:1", after: stagePatch1},              // part 2 stored, segment 0 paged, .info not committed
 		{fp: "tail-absorbed:1", after: 10 * MiB},                  // part 2 holding the fragment committed, fragment not deleted
+		{fp: "part-uploaded:3", after: 10 * MiB},                  // the final part stored, .info (with a page) not committed
 		{fp: "complete-multipart:1", after: stageSize},            // before CompleteMultipartUpload
 		{fp: "disk-assemble:1", after: stageSize, diskOnly: true}, // parts concatenated, not renamed into place
 		{fp: "multipart-completed:1", after: stageSize},           // object assembled, .info has no tag yet
@@ -194,6 +198,8 @@ func stageTrial(t *testing.T, r *rig, tc stageCase, seed uint64) {
 	if off != tc.after {
 		t.Errorf("killed at %q: offset %d after the restart, want %d", mark, off, tc.after)
 	}
+	// The unfinished upload as the crash left it, pages included.
+	auditStore(t, r, map[string]int64{up.id: up.size})
 	if err := up.resume(ctx, c, s2, []int64{3*MiB + 1}, true, seed+1); err != nil {
 		t.Fatalf("resuming from %d: %v", off, err)
 	}

@@ -435,17 +435,20 @@ type infoFile struct {
 	SizeIsDeferred bool
 	Offset         int64
 	Enc            struct {
-		V         int
-		Alg       string
-		Kid       string
-		PartSize  int64
-		Segments  []segment
-		Layout    int
-		Committed int64
-		TailLen   int64
-		Tail      []fragment
-		Seq       uint64
-		Tag       []byte
+		V          int
+		Alg        string
+		Kid        string
+		WrappedDEK []byte
+		PartSize   int64
+		Segments   []segment
+		Committed  int64
+		TailLen    int64
+		Tail       []fragment
+		Seq        uint64
+		Tag        []byte
+		// The layout 2 (store/segments.go, FORMAT.md 5.1).
+		Layout, Pages, Paged int
+		PagesHash            []byte
 	}
 }
 
@@ -705,4 +708,18 @@ func dirSizes(dir string) string {
 		return nil
 	})
 	return strings.Join(parts, " ")
+}
+
+// waitCommitted polls the .info at path until its committed bytes reach
+// at least want, and returns them; it fails the test after d.
+func waitCommitted(t *testing.T, path string, want int64, d time.Duration) int64 {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if info, err := readInfoAt(path); err == nil && info.Enc.Committed >= want {
+			return info.Enc.Committed
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: fewer than %d bytes committed after %v", filepath.Base(path), want, d)
+		}
+	}
 }

@@ -113,14 +113,7 @@ func TestSpoolFullMidUpload(t *testing.T) {
 	up.rate = 8 << 20
 	res := make(chan error, 1)
 	go func() { res <- up.patch(ctx, c, s, up.size) }()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if info, err := readInfoAt(objPath(dir, up.id, ".info")); err == nil && info.Enc.Committed >= partSize {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no part committed within 20 s")
-		}
-	}
+	waitCommitted(t, objPath(dir, up.id, ".info"), partSize, 20*time.Second)
 	// Fill what is left of the spool disk.
 	ballast := filepath.Join(spool, "ballast")
 	f, err := os.Create(ballast)

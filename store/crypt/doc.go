@@ -34,6 +34,9 @@
 // equivalent; it is stored only as SealState output, bound to the upload id,
 // the committed offset and a sequence number. Client metadata is stored
 // only as SealMeta output. Both are nonce(12) ‖ AES-256-GCM ciphertext+tag.
+// The oldest segments of an unfinished upload are kept in pages sealed
+// by SealPage under the state subkey, each bound to the hash of the page
+// before it.
 //
 // Every authentication failure (wrong key, wrong binding data, tampering)
 // is reported as an error wrapping ErrAuth. Errors never contain key
