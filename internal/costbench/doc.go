@@ -27,7 +27,8 @@
 // GET's share, the share of .info, S3 requests (per MiB, PUT, GET, HEAD)
 // and the tusvault/tusd ratio; what .info costs per tus request (reads,
 // writes, body bytes read and written per request, the mean size
-// written); and where the bytes go by object class and direction.
+// written); where the bytes go by object class and direction; and the
+// S3 requests of each run by kind.
 //
 // The servers are started as internal/bench starts them (bench.Sides,
 // bench.StartSide): 10 MiB parts, 4 part uploads in flight, the same

@@ -1,8 +1,11 @@
 package costbench
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -95,7 +98,33 @@ func Table(runs []Run) string {
 		row = append(row, fmt.Sprintf("%.2f", r.perByte(t.Sum(nil).Bytes()-known)))
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
+	b.WriteString("\nS3 requests by kind (operation and object; failed: status 400 or more):\n\n")
+	b.WriteString("| Server | PATCH size | requests |\n|---|---:|---|\n")
+	for _, r := range runs {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", r.Server, sizeString(r.Patch), kindList(r.Total()))
+	}
 	return b.String()
+}
+
+// kindList writes c's request counts by kind, most requests first, as
+// "GetObject .info 97, ...", with the failed ones in parentheses.
+func kindList(c Counts) string {
+	kinds := slices.Collect(maps.Keys(c))
+	slices.SortFunc(kinds, func(a, b Kind) int {
+		if d := cmp.Compare(c[b].Requests, c[a].Requests); d != 0 {
+			return d
+		}
+		return cmp.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	})
+	var parts []string
+	for _, k := range kinds {
+		s := fmt.Sprintf("%s %s %d", k.Op, k.Class, c[k].Requests)
+		if f := c[k].Failed; f > 0 {
+			s += fmt.Sprintf(" (%d failed)", f)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // find returns the run of server with the given Size and Patch.
