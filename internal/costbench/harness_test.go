@@ -163,14 +163,14 @@ func report(command string, size int64, runs []Run) string {
 }
 
 // commit returns the short commit of the working tree, with "+changes"
-// when it differs from it ("unknown" without git).
+// when the tree differs from it outside docs/ ("unknown" without git).
 func commit() string {
 	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	c := string(bytes.TrimSpace(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ":/", ":!/docs").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
 		c += "+changes"
 	}
 	return c
