@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -183,6 +184,11 @@ func (p *Proxy) serve(client net.Conn) {
 	}()
 	p.responses(up, client, queue)
 	p.untrack(client, up)
+	// Requests the upstream never answered (the connection closed under
+	// them) are no longer in flight.
+	for k := range queue {
+		p.tally(k, Tally{}, true)
+	}
 	<-done
 }
 
@@ -244,11 +250,11 @@ func (p *Proxy) requests(client, up net.Conn, queue chan<- Kind) {
 		p.mu.Unlock()
 		queue <- k
 		body, err := io.Copy(io.Discard, req.Body)
+		p.tally(k, Tally{Requests: 1, Up: r.pos() - start, BodyUp: body}, false)
 		if err != nil {
 			p.fail("request body", err, r)
 			return
 		}
-		p.tally(k, Tally{Requests: 1, Up: r.pos() - start, BodyUp: body}, false)
 	}
 }
 
@@ -274,19 +280,20 @@ func (p *Proxy) responses(up, client net.Conn, queue <-chan Kind) {
 			// 100 Continue (or another interim response): the final one follows.
 		}
 		if err != nil {
+			p.tally(k, Tally{Down: r.pos() - start}, true)
 			p.fail("response", err, r)
 			return
 		}
 		body, err := io.Copy(io.Discard, resp.Body)
-		if err != nil {
-			p.fail("response body", err, r)
-			return
-		}
 		t := Tally{Down: r.pos() - start, BodyDown: body}
 		if resp.StatusCode >= 400 {
 			t.Failed = 1
 		}
 		p.tally(k, t, true)
+		if err != nil {
+			p.fail("response body", err, r)
+			return
+		}
 	}
 }
 
@@ -302,13 +309,26 @@ func (p *Proxy) tally(k Kind, t Tally, ended bool) {
 	}
 }
 
-// fail records a parse failure unless the connection was closed under
-// the parser, and forwards the rest of the stream unparsed.
+// fail records a parse failure, unless the connection was closed or
+// reset under the parser (a keep-alive connection the upstream closed as
+// a request came: the SDKs send it again), and forwards the rest of the
+// stream unparsed. What a cut message had moved is already tallied.
 func (p *Proxy) fail(what string, err error, r *reader) {
-	if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if !closed(err) {
 		p.mu.Lock()
 		p.errs = append(p.errs, fmt.Errorf("costbench: %s at byte %d: %w", what, r.pos(), err))
 		p.mu.Unlock()
 	}
 	io.Copy(io.Discard, r)
+}
+
+// closed reports whether err is the end of a connection rather than a
+// message the parser could not read.
+func closed(err error) bool {
+	for _, e := range []error{net.ErrClosed, io.EOF, io.ErrUnexpectedEOF, syscall.ECONNRESET, syscall.EPIPE} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

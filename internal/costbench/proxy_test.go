@@ -262,3 +262,45 @@ func TestProxyParseFailure(t *testing.T) {
 		t.Error("no parse failure reported")
 	}
 }
+
+// TestProxyUpstreamCloses: a request the upstream closes its connection
+// on, unanswered, is counted, and leaves nothing in flight.
+func TestProxyUpstreamCloses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.ReadFull(c, make([]byte, 10)) // part of the request, then away
+			c.Close()
+		}
+	}()
+	px, err := StartProxy("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(px.URL + "/b/k.info")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET: status %d from an upstream that closed", resp.StatusCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := px.Quiet(ctx, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := px.Err(); err != nil {
+		t.Errorf("a closed connection reported as a parse failure: %v", err)
+	}
+	if got := px.Counts()[Kind{"GET", OpGetObject, ClassInfo}].Requests; got < 1 {
+		t.Errorf("%d GETs of .info counted, want 1 (or more, if the client sent it again)", got)
+	}
+}
