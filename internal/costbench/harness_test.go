@@ -57,36 +57,36 @@ func (g *rig) runAll(tb testing.TB, p plan) []Run {
 	for _, patch := range p.patches {
 		for _, sd := range g.sides {
 			name := fmt.Sprintf("%s/patch=%s", sd.Name, strings.ReplaceAll(sizeString(patch), " ", ""))
-			sub(tb, name, func(tb testing.TB) {
+			sub(tb, name, func(tb testing.TB) Run {
 				if sd.Skip != "" {
 					tb.Skip(sd.Skip)
 				}
 				r := g.measure(tb, sd, p.size, patch)
 				runs = append(runs, r)
-				if b, ok := tb.(*testing.B); ok {
-					b.ReportMetric(r.PerByte(), "bytes/uploaded-byte")
-					b.ReportMetric(r.GetPerByte(), "GET-bytes/uploaded-byte")
-					b.ReportMetric(float64(r.Total().Sum(nil).Requests), "S3-requests")
-				}
+				return r
 			})
 		}
 	}
 	return runs
 }
 
-// sub runs f as a sub-test or a sub-benchmark named name, measured once
-// whatever b.N is.
-func sub(tb testing.TB, name string, f func(testing.TB)) {
+// sub runs measure as a sub-test or a sub-benchmark named name. A
+// sub-benchmark measures once whatever b.N is (the framework may call it
+// again with a larger b.N) and reports the run's metrics every time.
+func sub(tb testing.TB, name string, measure func(testing.TB) Run) {
 	switch tb := tb.(type) {
 	case *testing.T:
-		tb.Run(name, func(t *testing.T) { f(t) })
+		tb.Run(name, func(t *testing.T) { measure(t) })
 	case *testing.B:
+		var r Run
 		done := false
 		tb.Run(name, func(b *testing.B) {
 			if !done {
-				f(b)
-				done = true
+				r, done = measure(b), true
 			}
+			b.ReportMetric(r.PerByte(), "bytes/uploaded-byte")
+			b.ReportMetric(r.GetPerByte(), "GET-bytes/uploaded-byte")
+			b.ReportMetric(float64(r.Total().Sum(nil).Requests), "S3-requests")
 		})
 	}
 }
