@@ -219,39 +219,50 @@ func TestCountsSub(t *testing.T) {
 	}
 }
 
-// TestProxyParseFailure: bytes that are not HTTP are still forwarded, and
-// the failure is reported, so that counts are never silently short.
-func TestProxyParseFailure(t *testing.T) {
+// rawUpstream starts a proxy to a loopback listener whose connections
+// are handed to handle, one after the other; both end with t.
+func rawUpstream(t *testing.T, handle func(net.Conn)) *Proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	got := make(chan []byte, 1)
+	t.Cleanup(func() { ln.Close() })
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			handle(c)
+			c.Close()
 		}
-		defer c.Close()
-		b, _ := io.ReadAll(io.LimitReader(c, 12))
-		got <- b
 	}()
 	px, err := StartProxy("http://" + ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer px.Close()
+	t.Cleanup(func() { px.Close() })
+	return px
+}
+
+// TestProxyParseFailure: bytes that are not HTTP are still forwarded, and
+// the failure is reported, so that counts are never silently short.
+func TestProxyParseFailure(t *testing.T) {
+	const junk = "NOT HTTP\r\n\r\n"
+	got := make(chan []byte, 1)
+	px := rawUpstream(t, func(c net.Conn) {
+		b, _ := io.ReadAll(io.LimitReader(c, int64(len(junk))))
+		got <- b
+	})
 	c, err := net.Dial("tcp", strings.TrimPrefix(px.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.Write([]byte("NOT HTTP\r\n\r\n")); err != nil {
+	if _, err := c.Write([]byte(junk)); err != nil {
 		t.Fatal(err)
 	}
-	if b := <-got; string(b) != "NOT HTTP\r\n\r\n" {
+	if b := <-got; string(b) != junk {
 		t.Errorf("upstream got %q", b)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -266,26 +277,9 @@ func TestProxyParseFailure(t *testing.T) {
 // TestProxyUpstreamCloses: a request the upstream closes its connection
 // on, unanswered, is counted, and leaves nothing in flight.
 func TestProxyUpstreamCloses(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.ReadFull(c, make([]byte, 10)) // part of the request, then away
-			c.Close()
-		}
-	}()
-	px, err := StartProxy("http://" + ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer px.Close()
+	px := rawUpstream(t, func(c net.Conn) {
+		io.ReadFull(c, make([]byte, 10)) // part of the request, then away
+	})
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(px.URL + "/b/k.info")
 	if err == nil {
