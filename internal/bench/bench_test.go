@@ -21,9 +21,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// summaryText is the table a run leaves for TestMain.
-var summaryText string
-
 // plan is what one run measures.
 type plan struct {
 	uploads []int // the versus case: uploads at once, each of size bytes
@@ -79,8 +76,8 @@ func (h *harness) steps() []step {
 	var st []step
 	for _, n := range h.plan.uploads {
 		for _, sd := range h.sides {
-			name := fmt.Sprintf("%s/uploads=%d", sd.name, n)
-			st = append(st, step{name: name, skip: sd.skip,
+			name := fmt.Sprintf("%s/uploads=%d", sd.Name, n)
+			st = append(st, step{name: name, skip: sd.Skip,
 				run:    func(tb testing.TB) { h.res.versus[name] = h.measure(tb, sd, n) },
 				report: func(b *testing.B) { h.res.versus[name].report(b) },
 			})
@@ -93,9 +90,9 @@ func (h *harness) steps() []step {
 		})
 	}
 	for _, sd := range h.sides {
-		st = append(st, step{name: sd.name + "/slow-clients", skip: sd.skip,
-			run:    func(tb testing.TB) { h.res.slow[sd.name] = h.measureSlow(tb, sd) },
-			report: func(b *testing.B) { h.res.slow[sd.name].report(b) },
+		st = append(st, step{name: sd.Name + "/slow-clients", skip: sd.Skip,
+			run:    func(tb testing.TB) { h.res.slow[sd.Name] = h.measureSlow(tb, sd) },
+			report: func(b *testing.B) { h.res.slow[sd.Name].report(b) },
 		})
 	}
 	return st
@@ -105,7 +102,7 @@ func (h *harness) steps() []step {
 // versitygw, and both with versitygw alone: the sub-benchmarks of steps.
 // Run it with -benchtime=1x (see the package documentation).
 func BenchmarkVersusTusd(b *testing.B) {
-	tusvault := findBinary(b, "tusvault", envTusvault, "build it with `make build`")
+	tusvault := FindBinary(b, "tusvault", EnvTusvault, "build it with `make build`")
 	h := newHarness(b, fullPlan(benchSize(b)), tusvault)
 	done := map[string]bool{}
 	for _, st := range h.steps() {
@@ -165,9 +162,9 @@ func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench: the reduced run starts three servers; skipped with -short")
 	}
-	tusvault := os.Getenv(envTusvault)
+	tusvault := os.Getenv(EnvTusvault)
 	if tusvault == "" {
-		tusvault = buildTusvault(t)
+		tusvault = BuildTusvault(t)
 	}
 	h := newHarness(t, smallPlan, tusvault)
 	for _, st := range h.steps() {

@@ -101,7 +101,7 @@ func (h *harness) measureDirect(tb testing.TB, uploads int) directMeasurement {
 func objectKey(i int) string { return fmt.Sprintf("direct-%d.bin", i) }
 
 // putMultipart uploads what r yields as the object key in parts of
-// partSize bytes, directInFlight at a time, and returns its SHA-256. Each
+// PartSize bytes, directInFlight at a time, and returns its SHA-256. Each
 // part is read into a buffer first (directInFlight+1 buffers, so one fills
 // while the others are sent): over plain HTTP the SDK needs a seekable
 // body, as it hashes the payload for the signature. A failed upload is
@@ -120,7 +120,7 @@ func putMultipart(ctx context.Context, c *s3.Client, bucket, key string, r io.Re
 	}()
 	bufs := make(chan []byte, directInFlight+1)
 	for range cap(bufs) {
-		bufs <- make([]byte, partSize)
+		bufs <- make([]byte, PartSize)
 	}
 	h := sha256.New()
 	var parts []types.CompletedPart

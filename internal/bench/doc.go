@@ -1,5 +1,8 @@
 // Package bench holds the side-by-side benchmark of tusvault against tusd
-// on the same S3 server; it has no code of its own outside its tests.
+// on the same S3 server. Its only code outside the tests is servers.go:
+// the two servers as the benchmarks run them (Sides, their flags S3Args,
+// their environment ServerEnv, StartSide), shared with the traffic
+// benchmark of internal/costbench.
 //
 // BenchmarkVersusTusd starts one versitygw (internal/s3server) and, in one
 // run, measures with internal/loadgen (each server run a fresh bucket and

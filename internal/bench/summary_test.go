@@ -89,7 +89,7 @@ func (r *results) directTable(sb *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(sb, "\nDirect ceiling: %d multipart %s of %s at once straight to versitygw (%s parts, %d in flight per upload):\n",
-		d.Uploads, plural(d.Uploads, "upload"), sizeString(r.plan.size), sizeString(partSize), directInFlight)
+		d.Uploads, plural(d.Uploads, "upload"), sizeString(r.plan.size), sizeString(PartSize), directInFlight)
 	tw := table(sb)
 	fmt.Fprintln(tw, "MB/s\tversitygw CPU s\tversitygw CPU s/GiB\tclient CPU s\tmachine busy %\t")
 	fmt.Fprintf(tw, "%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t\n", d.MBps(), d.S3.CPU.Seconds(), perGiB(d.S3.CPU, d.Bytes),
