@@ -34,6 +34,9 @@ type partWriter struct {
 	num  int64
 	// inflight are the parts on their way, oldest first.
 	inflight []*partJob
+	// hash is the SHA-256 of the current spool, for a backend that signs
+	// payloads.
+	hash partHash
 
 	key, multipartID   string
 	partSize, maxParts int64
@@ -45,6 +48,8 @@ type partJob struct {
 	file  *os.File
 	size  int64
 	state []byte
+	// sha256 is the SHA-256 of the part's bytes (nil: not computed).
+	sha256 []byte
 	// prev is the part before this one, if it was still in flight.
 	prev *partJob
 	// done is closed once the part is committed or err is set.
@@ -67,21 +72,20 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 	return &partWriter{
 		ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
+		hash: newPartHash(u.s.hashParts),
 	}, nil
 }
 
-// newSpool opens an unlinked temp file for the next part, so that a crash
-// leaves no spool file behind. write calls it at a part's first byte.
+// newSpool takes an unlinked spool file for the next part (spoolPool), so
+// that a crash leaves no spool file behind. write calls it at a part's
+// first byte.
 func (w *partWriter) newSpool() error {
-	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
+	f, err := w.u.s.spools.get()
 	if err != nil {
 		return spoolErr(err)
 	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return spoolErr(err)
-	}
 	w.file, w.fill = f, 0
+	w.hash.reset()
 	return nil
 }
 
@@ -138,6 +142,7 @@ func (w *partWriter) write(p []byte) error {
 		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
+		w.hash.write(p[:k])
 		w.fill += k
 		p = p[k:]
 		if w.fill == w.partSize {
@@ -170,7 +175,7 @@ func (w *partWriter) seal() error {
 			return err
 		}
 	}
-	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, done: make(chan struct{})}
+	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, sha256: w.hash.sum(w.fill), done: make(chan struct{})}
 	if n := len(w.inflight); n > 0 {
 		job.prev = w.inflight[n-1]
 	}
@@ -212,7 +217,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	start := time.Now()
-	body := failpoint.Reader("upload-part", io.NewSectionReader(job.file, 0, job.size), job.size)
+	body := failpoint.Reader("upload-part", partBody(job.file, job.size, job.sha256), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil {
 		st := w.u.s.stats
@@ -222,9 +227,10 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	return err
 }
 
-// dropSpool closes a spool file of size bytes, which unlinked frees it.
+// dropSpool gives back a spool file of size bytes (spoolPool): kept for
+// the next part, or closed, which unlinked frees it.
 func (w *partWriter) dropSpool(f *os.File, size int64) {
-	f.Close()
+	w.u.s.spools.put(f)
 	w.u.s.stats.SpoolBytes.Add(-size)
 }
 

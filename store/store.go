@@ -18,8 +18,12 @@ import (
 // Store is the encrypted tusd data store: every byte it hands to the
 // Backend is format v1 ciphertext.
 type Store struct {
-	cfg   Config
-	stats *Stats
+	cfg    Config
+	stats  *Stats
+	spools *spoolPool
+	// hashParts says that the backend signs a SHA-256 of every body
+	// (PayloadHasher): parts are hashed as they are spooled.
+	hashParts bool
 }
 
 var (
@@ -35,8 +39,10 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	stats := newStats()
+	ph, ok := cfg.Backend.(PayloadHasher)
+	hashParts := ok && ph.HashesPayloads()
 	cfg.Backend = &metered{b: cfg.Backend, stats: stats}
-	return &Store{cfg: cfg, stats: stats}, nil
+	return &Store{cfg: cfg, stats: stats, spools: &spoolPool{dir: cfg.SpoolDir}, hashParts: hashParts}, nil
 }
 
 // Stats returns the store's live counters.

@@ -133,7 +133,7 @@ func category(stack []string) string {
 	switch {
 	case strings.Contains(leaf, "sha256.block"):
 		switch {
-		case has("ComputePayloadSHA256"), has("tusvault/store.(*payloadHash)"):
+		case has("ComputePayloadSHA256"), has("tusvault/store.(*partHash)"):
 			return "SHA-256 of the SigV4 payload"
 		case has("tusvault/store/crypt.(*MAC)"):
 			return "HMAC-SHA256 (format v1)"
