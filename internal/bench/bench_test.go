@@ -134,8 +134,9 @@ func BenchmarkVersusTusd(b *testing.B) {
 	summaryText = "\n" + h.res.summary()
 }
 
-// chartPath resolves a relative TUSVAULT_BENCH_CHART against the
-// repository root (go test runs in the package directory).
+// chartPath resolves a relative TUSVAULT_BENCH_CHART (or
+// TUSVAULT_BENCH_PROFILE) against the repository root (go test runs in
+// the package directory).
 func chartPath(tb testing.TB, p string) string {
 	if filepath.IsAbs(p) {
 		return p

@@ -62,8 +62,10 @@ type harness struct {
 // writes the keyring for a run of p with the tusvault binary at tusvault
 // (and tusd from findBinary).
 func newHarness(tb testing.TB, p plan, tusvault string) *harness {
-	h := &harness{plan: p, sides: sides(tb, tusvault), plain: startGateway(tb, false), keyring: newKeyring(tb),
-		profile: os.Getenv(envProfile)}
+	h := &harness{plan: p, sides: sides(tb, tusvault), plain: startGateway(tb, false), keyring: newKeyring(tb)}
+	if dir := os.Getenv(envProfile); dir != "" {
+		h.profile = chartPath(tb, dir) // relative to the repository root
+	}
 	if p.https {
 		h.tls = startGateway(tb, true)
 	}
