@@ -168,7 +168,7 @@ bench-tools: tools
 # straight to versitygw (the direct ceiling), over plain HTTP and over HTTPS
 # (a test certificate made at run time), and 64 slow clients with 4 fast
 # uploads. CPU profiles of both servers by category:
-# make bench-s3 BENCH_S3='BenchmarkVersusTusd/.*/uploads' TUSVAULT_BENCH_PROFILE=$PWD/tmp/profiles
+# make bench-s3 BENCH_S3='BenchmarkVersusTusd/.*/uploads' TUSVAULT_BENCH_PROFILE=tmp/profiles
 # For a quicker run of the first two: make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
 # BENCH_S3='BenchmarkVersusTusd/.*/uploads'. The RSS chart of the slow
 # clients: make bench-s3 TUSVAULT_BENCH_CHART=docs/bench-slow-clients-rss.svg

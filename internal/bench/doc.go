@@ -51,7 +51,8 @@
 // the slow-client scenario as SVG to PATH (relative to the repository
 // root), e.g. docs/bench-slow-clients-rss.svg.
 // TUSVAULT_BENCH_PROFILE=DIR starts both servers with -expose-pprof and
-// fetches 1 s CPU profiles from each over its uploads into DIR
+// fetches 1 s CPU profiles from each over its uploads into DIR (relative
+// to the repository root)
 // (<server>-<case>-NNN.pprof; go tool pprof merges them:
 // go tool pprof -top DIR/tusvault-https-uploads=1-*.pprof), and adds a
 // table of the server CPU per GiB by category (AES-CTR, HMAC-SHA256, the
