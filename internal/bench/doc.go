@@ -52,9 +52,9 @@
 // root), e.g. docs/bench-slow-clients-rss.svg.
 // TUSVAULT_BENCH_PROFILE=DIR starts both servers with -expose-pprof and
 // fetches 1 s CPU profiles from each over its uploads into DIR (relative
-// to the repository root)
-// (<server>-<case>-NNN.pprof; go tool pprof merges them:
-// go tool pprof -top DIR/tusvault-https-uploads=1-*.pprof), and adds a
+// to the repository root) as <server>-<case>-NNN.pprof, which go tool
+// pprof merges (go tool pprof -top DIR/tusvault-https-uploads=1-*.pprof),
+// and adds a
 // table of the server CPU per GiB by category (AES-CTR, HMAC-SHA256, the
 // SigV4 payload SHA-256, TLS, the system calls by purpose, GC, ...) from
 // the merged profiles. Profiling costs the servers a few per cent: take
