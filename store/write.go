@@ -16,10 +16,7 @@ import (
 // A request reads, encrypts and spools its body through one buffer: a
 // small one first, which a slow client (most reads short) keeps for its
 // whole request, and a large one as soon as a read fills the small one.
-// Many slow clients thus hold little memory, and fast ones few syscalls:
-// the large buffer is filled by as many reads as it takes before its
-// bytes are encrypted and written, so that spool writes stay 64 KiB
-// whatever each socket read returns.
+// Many slow clients thus hold little memory, and fast ones few syscalls.
 const (
 	smallBufSize = 16 << 10
 	copyBufSize  = 64 << 10
@@ -132,9 +129,6 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 	var n int64
 	for {
 		k, rerr := src.Read(buf)
-		if pool == &copyBufs {
-			k, rerr = fill(src, buf, k, rerr)
-		}
 		if k > 0 {
 			stream.XORKeyStream(buf[:k], buf[:k])
 			w.u.s.stats.EncryptedBytes.Add(int64(k))
@@ -152,16 +146,4 @@ func (w *partWriter) encryptFrom(src io.Reader, offset int64, iv []byte) (int64,
 			buf = *bp
 		}
 	}
-}
-
-// fill reads src into buf after the k bytes a first read returned (with
-// rerr) until buf is full or src fails, and returns the bytes in buf and
-// the error that stopped it (nil when full).
-func fill(src io.Reader, buf []byte, k int, rerr error) (int, error) {
-	for rerr == nil && k < len(buf) {
-		var m int
-		m, rerr = src.Read(buf[k:])
-		k += m
-	}
-	return k, rerr
 }
