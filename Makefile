@@ -165,15 +165,18 @@ rss: build
 # (the same as the test tools).
 bench-tools: tools
 
-# tusvault next to tusd on one versitygw, in one run (see docs/BENCHMARKS.md;
-# several minutes): 1 and 4 uploads of 512 MiB each, the same bytes straight
-# to versitygw (the direct ceiling), and 64 slow clients with 4 fast uploads.
+# tusvault next to tusd on versitygw, in one run (see docs/BENCHMARKS.md;
+# several minutes): 1 and 4 uploads of 512 MiB each and the same bytes
+# straight to versitygw (the direct ceiling), over plain HTTP and over HTTPS
+# (a test certificate made at run time), and 64 slow clients with 4 fast
+# uploads. CPU profiles of both servers by category:
+# make bench-s3 BENCH_S3='BenchmarkVersusTusd/.*/uploads' TUSVAULT_BENCH_PROFILE=tmp/profiles
 # For a quicker run of the first two: make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
 # BENCH_S3='BenchmarkVersusTusd/.*/uploads'. The RSS chart of the slow
 # clients: make bench-s3 TUSVAULT_BENCH_CHART=docs/bench-slow-clients-rss.svg
 BENCH_S3 ?= BenchmarkVersusTusd
 bench-s3: build tools
-	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) TUSVAULT_BENCH_CHART=$(TUSVAULT_BENCH_CHART) \
+	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) TUSVAULT_BENCH_CHART=$(TUSVAULT_BENCH_CHART) TUSVAULT_BENCH_PROFILE=$(TUSVAULT_BENCH_PROFILE) \
 	  $(GO) test -run '^$$' -bench '$(BENCH_S3)' -benchtime=1x -timeout 60m ./internal/bench/
 
 # Object-store traffic per uploaded byte (issue 12; internal/costbench,

@@ -77,6 +77,14 @@
 // (a request waiting for its body holds none); the limiter bounds part
 // uploads.
 //
+// CPU per byte (docs/BENCHMARKS.md): the body is read, encrypted, MAC'd
+// and spooled in 64 KiB pieces; spool files of finished parts are reused
+// for the next parts while requests write (spoolPool: overwriting cached
+// pages costs the kernel a quarter of filling new ones), and closed when
+// the last request ends; for a backend that signs every payload's SHA-256
+// (PayloadHasher: S3 over plain HTTP) the part is hashed in the same pass,
+// so that the backend does not read the spool file again to hash it.
+//
 // Failpoints: the store marks each stage of the upload path where a crash
 // matters with failpoint.Hit (internal/failpoint), and hands the bodies of
 // parts and tails to the backend through failpoint.Reader. In an ordinary

@@ -203,6 +203,7 @@ func (w *partWriter) appendRaw(p []byte) error {
 	if _, err := w.file.Write(p); err != nil {
 		return spoolErr(err)
 	}
+	w.hash.write(p)
 	w.fill += int64(len(p))
 	w.u.s.stats.SpoolBytes.Add(int64(len(p)))
 	return nil

@@ -43,6 +43,9 @@ type partWriter struct {
 	tailObject bool
 	// inflight are the parts on their way, oldest first.
 	inflight []*partJob
+	// hash is the SHA-256 of the current spool, for a backend that signs
+	// payloads.
+	hash partHash
 
 	key, multipartID   string
 	partSize, maxParts int64
@@ -57,6 +60,8 @@ type partJob struct {
 	// absorbs are the fragments whose bytes this part holds: deleted
 	// once it is committed.
 	absorbs []fragment
+	// sha256 is the SHA-256 of the part's bytes (nil: not computed).
+	sha256 []byte
 	// prev is the part before this one, if it was still in flight.
 	prev *partJob
 	// done is closed once the part is committed or err is set.
@@ -79,18 +84,20 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 	return &partWriter{
 		ctx: ctx, u: u, mac: mac, num: e.Committed/e.PartSize + 1,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
+		hash: newPartHash(u.s.hashParts),
 	}, nil
 }
 
-// newSpool opens a nameless file for the next part (createSpool), so that
-// a crash leaves no spool file behind. write calls it at a part's first
-// byte.
+// newSpool takes a nameless spool file for the next part (spoolPool,
+// createSpool), so that a crash leaves no spool file behind. write calls
+// it at a part's first byte.
 func (w *partWriter) newSpool() error {
-	f, err := createSpool(w.u.s.cfg.SpoolDir)
+	f, err := w.u.s.spools.get()
 	if err != nil {
 		return spoolErr(err)
 	}
 	w.file, w.fill = f, 0
+	w.hash.reset()
 	return nil
 }
 
@@ -156,7 +163,7 @@ func (w *partWriter) copyFragments() error {
 	}
 	switch {
 	case have >= 0:
-		w.file, w.fill = cached.file, cached.size
+		w.file, w.fill, w.hash = cached.file, cached.size, cached.hash
 		w.u.s.stats.SpoolBytes.Add(cached.size)
 	case cached != nil:
 		cached.file.Close()
@@ -196,6 +203,7 @@ func (w *partWriter) write(p []byte) error {
 		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
+		w.hash.write(p[:k])
 		w.fill += k
 		p = p[k:]
 		if w.fill == w.partSize {
@@ -228,7 +236,10 @@ func (w *partWriter) seal() error {
 			return err
 		}
 	}
-	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, absorbs: w.tail, done: make(chan struct{})}
+	job := &partJob{
+		num: w.num, file: w.file, size: w.fill, state: state,
+		absorbs: w.tail, sha256: w.hash.sum(w.fill), done: make(chan struct{}),
+	}
 	if n := len(w.inflight); n > 0 {
 		job.prev = w.inflight[n-1]
 	}
@@ -274,7 +285,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	start := time.Now()
-	body := failpoint.Reader("upload-part", io.NewSectionReader(job.file, 0, job.size), job.size)
+	body := failpoint.Reader("upload-part", partBody(job.file, job.size, job.sha256), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil {
 		st := w.u.s.stats
@@ -284,9 +295,10 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	return err
 }
 
-// dropSpool closes a spool file of size bytes, which unlinked frees it.
+// dropSpool gives back a spool file of size bytes (spoolPool): kept for
+// the next part, or closed, which unlinked frees it.
 func (w *partWriter) dropSpool(f *os.File, size int64) {
-	f.Close()
+	w.u.s.spools.put(f)
 	w.u.s.stats.SpoolBytes.Add(-size)
 }
 
@@ -349,7 +361,7 @@ func (w *partWriter) close() {
 	e := &w.u.info.Enc
 	if e.Layout == layout2 && w.fill > 0 && e.TailLen == w.fill && e.Committed == (w.num-1)*w.partSize {
 		w.u.s.stats.SpoolBytes.Add(-w.fill)
-		w.u.s.tails.put(&cachedTail{key: w.key, file: w.file, start: e.Committed, frags: slices.Clone(e.Tail), size: w.fill})
+		w.u.s.tails.put(&cachedTail{key: w.key, file: w.file, start: e.Committed, frags: slices.Clone(e.Tail), size: w.fill, hash: w.hash})
 	} else {
 		w.dropSpool(w.file, w.fill)
 	}

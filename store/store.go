@@ -18,9 +18,13 @@ import (
 // Store is the encrypted tusd data store: every byte it hands to the
 // Backend is format v1 ciphertext.
 type Store struct {
-	cfg   Config
-	stats *Stats
-	tails *tailCache
+	cfg    Config
+	stats  *Stats
+	tails  *tailCache
+	spools *spoolPool
+	// hashParts says that the backend signs a SHA-256 of every body
+	// (PayloadHasher): parts are hashed as they are spooled.
+	hashParts bool
 }
 
 var (
@@ -36,8 +40,14 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	stats := newStats()
+	ph, ok := cfg.Backend.(PayloadHasher)
+	hashParts := ok && ph.HashesPayloads()
 	cfg.Backend = &metered{b: cfg.Backend, stats: stats}
-	return &Store{cfg: cfg, stats: stats, tails: newTailCache(cfg.TailCacheBytes, cfg.TailCacheTTL, stats)}, nil
+	return &Store{
+		cfg: cfg, stats: stats,
+		tails:  newTailCache(cfg.TailCacheBytes, cfg.TailCacheTTL, stats),
+		spools: &spoolPool{dir: cfg.SpoolDir}, hashParts: hashParts,
+	}, nil
 }
 
 // Stats returns the store's live counters.

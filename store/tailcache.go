@@ -38,6 +38,9 @@ type cachedTail struct {
 	// total length, the file's.
 	frags []fragment
 	size  int64
+	// hash is the payload hash over the file's bytes, carried on to the
+	// part they start (see partHash).
+	hash  partHash
 	at    time.Time
 	timer *time.Timer
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tusvault/tusvault/internal/loadgen"
-	"github.com/tusvault/tusvault/internal/s3server"
 )
 
 // Settings of both servers, and bounds of the harness.
@@ -22,27 +21,35 @@ const (
 
 // Environment variables read by the harness.
 const (
-	envSize  = "TUSVAULT_BENCH_SIZE"
-	envChart = "TUSVAULT_BENCH_CHART"
+	envSize    = "TUSVAULT_BENCH_SIZE"
+	envChart   = "TUSVAULT_BENCH_CHART"
+	envProfile = "TUSVAULT_BENCH_PROFILE"
 )
 
 // harness is the state shared by the measurements of one run.
 type harness struct {
 	plan    plan
 	sides   []Side
-	s3      *s3server.Server
-	s3PID   int    // versitygw's process, 0 if not found
-	keyring string // tusvault's keyring file
+	plain   *gateway // versitygw over plain HTTP
+	tls     *gateway // versitygw over HTTPS (nil unless plan.https)
+	keyring string   // tusvault's keyring file
+	profile string   // TUSVAULT_BENCH_PROFILE: where CPU profiles go ("": none)
 	res     results
 }
 
-// newHarness starts versitygw and writes the keyring for a run of p with
-// the tusvault binary at tusvault (and tusd from FindBinary).
+// newHarness starts versitygw (twice with plan.https: plain and TLS) and
+// writes the keyring for a run of p with the tusvault binary at tusvault
+// (and tusd from FindBinary).
 func newHarness(tb testing.TB, p plan, tusvault string) *harness {
-	h := &harness{plan: p, sides: Sides(tb, tusvault), s3: s3server.Start(tb), keyring: NewKeyring(tb)}
-	h.s3PID = findPID(h.s3.Dir)
+	h := &harness{plan: p, sides: Sides(tb, tusvault), plain: startGateway(tb, false), keyring: NewKeyring(tb)}
+	if dir := os.Getenv(envProfile); dir != "" {
+		h.profile = chartPath(tb, dir) // relative to the repository root
+	}
+	if p.https {
+		h.tls = startGateway(tb, true)
+	}
 	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(),
-		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}}
+		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}, direct: map[string]*directMeasurement{}}
 	for _, sd := range h.sides {
 		if sd.Skip != "" {
 			h.res.notes = append(h.res.notes, sd.Name+" skipped: "+sd.Skip)
@@ -57,6 +64,9 @@ func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 type measurement struct {
 	loadgen.Result
 	S3CPU, ClientCPU time.Duration
+	// Profile is the server's CPU by category, from its profiles over
+	// the uploads (nil without TUSVAULT_BENCH_PROFILE).
+	Profile cpuProfile
 }
 
 // findPID returns the process whose command line has arg as an argument
@@ -112,12 +122,19 @@ func benchSize(tb testing.TB) int64 {
 	return n
 }
 
-// serve starts sd's server (StartSide) and waits plan.settle, after
-// flushing the earlier runs' dirty pages.
-func (h *harness) serve(ctx context.Context, tb testing.TB, sd Side) *loadgen.Server {
+// serve starts sd's server against a fresh bucket of gw (StartSide),
+// with -expose-pprof when profiling, after flushing the earlier runs'
+// dirty pages, and waits plan.settle.
+func (h *harness) serve(ctx context.Context, tb testing.TB, sd Side, gw *gateway) *loadgen.Server {
 	tb.Helper()
+	if h.profile != "" {
+		args := sd.Args
+		sd.Args = func(endpoint, keyring, bucket, dir string) []string {
+			return append(args(endpoint, keyring, bucket, dir), "-expose-pprof")
+		}
+	}
 	flush()
-	srv := StartSide(ctx, tb, h.s3, sd, h.s3.Endpoint, h.keyring)
+	srv := StartSide(ctx, tb, gw.Server, sd, gw.Endpoint, h.keyring)
 	time.Sleep(h.plan.settle)
 	return srv
 }
@@ -146,23 +163,33 @@ func timer(tb testing.TB, on bool) {
 	}
 }
 
-// measure runs the versus case for one server: start, settle, the uploads
-// (the only timed part), the check of every download, stop.
-func (h *harness) measure(tb testing.TB, sd Side, uploads int) measurement {
+// measure runs the versus case for one server on gw: start, settle, the
+// uploads (the only timed part, profiled with a profile directory), the
+// check of every download, stop. name is the case's step name.
+func (h *harness) measure(tb testing.TB, sd Side, gw *gateway, uploads int, name string) measurement {
 	tb.Helper()
 	timer(tb, false)
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	srv := h.serve(ctx, tb, sd)
-	s3CPU, clientCPU := cpuOf(h.s3PID), cpuOf(os.Getpid())
+	srv := h.serve(ctx, tb, sd, gw)
+	var prof *profiler
+	if h.profile != "" {
+		prof = startProfiler(srv.URL, h.profile, name)
+	}
+	s3CPU, clientCPU := cpuOf(gw.pid), cpuOf(os.Getpid())
 	timer(tb, true)
 	res, err := loadgen.Run(ctx, loadgen.Options{
 		Endpoint: srv.URL, PID: srv.PID, Uploads: uploads, Size: h.plan.size,
 	})
 	timer(tb, false)
-	m := measurement{Result: res, S3CPU: cpuOf(h.s3PID) - s3CPU, ClientCPU: cpuOf(os.Getpid()) - clientCPU}
+	m := measurement{Result: res, S3CPU: cpuOf(gw.pid) - s3CPU, ClientCPU: cpuOf(os.Getpid()) - clientCPU}
 	if err != nil {
 		tb.Fatalf("%s: %v\nserver output:\n%s", sd.Name, err, srv.Output())
+	}
+	if prof != nil {
+		if m.Profile, err = prof.stop(); err != nil {
+			tb.Fatalf("%s: profile: %v", sd.Name, err)
+		}
 	}
 	t := time.Now()
 	if err := res.Verify(ctx); err != nil {

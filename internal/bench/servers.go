@@ -75,18 +75,22 @@ func FindBinary(tb testing.TB, name, envVar, hint string) string {
 // bin/tusvault that may be stale.
 func BuildTusvault(tb testing.TB) string {
 	tb.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	bin := filepath.Join(tb.TempDir(), "tusvault")
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault").CombinedOutput()
+	out, err := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault").CombinedOutput()
 	if err != nil {
 		tb.Fatalf("bench: building tusvault: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// goTool returns the go command: the one in PATH, else GOROOT's.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // hasS3Flags reports whether the tusvault binary at bin accepts -s3-bucket.
@@ -130,16 +134,16 @@ func S3Args(endpoint, keyring, bucket, dir string) []string {
 
 // ServerEnv is the environment of a server run against s3: the versitygw
 // credentials, and nothing else from the AWS configuration of the
-// machine: AWS_CA_BUNDLE (set on some machines for their proxies) would
-// make both SDKs parse a CA bundle at startup, about 3 MiB of RSS, for an
-// endpoint that is plain HTTP. tusd buffers its parts in TMPDIR, here the
-// run's scratch dir.
+// machine. AWS_CA_BUNDLE is s3's test certificate over HTTPS, and empty
+// over plain HTTP: a machine's own bundle (set on some for their proxies)
+// would make both SDKs parse it at startup, about 3 MiB of RSS, for
+// nothing. tusd buffers its parts in TMPDIR, here the run's scratch dir.
 func ServerEnv(s3 *s3server.Server, dir string) []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + s3.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + s3.SecretKey,
 		"AWS_REGION=" + s3.Region,
-		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CA_BUNDLE=",
+		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CA_BUNDLE=" + s3.CAFile,
 		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-aws-credentials"),
 		"AWS_EC2_METADATA_DISABLED=true",

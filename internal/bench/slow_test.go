@@ -45,10 +45,10 @@ func (h *harness) measureSlow(tb testing.TB, sd Side) slowMeasurement {
 	sp := h.plan.slow
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	srv := h.serve(ctx, tb, sd)
+	srv := h.serve(ctx, tb, sd, h.plain)
 
 	var m slowMeasurement
-	s3CPU, clientCPU := cpuOf(h.s3PID), cpuOf(os.Getpid())
+	s3CPU, clientCPU := cpuOf(h.plain.pid), cpuOf(os.Getpid())
 	timer(tb, true)
 	probe := loadgen.StartProbe(srv.PID, slowSampleEvery)
 	start := time.Now()
@@ -69,7 +69,7 @@ func (h *harness) measureSlow(tb testing.TB, sd Side) slowMeasurement {
 	m.Elapsed = time.Since(start)
 	m.Usage = probe.Stop()
 	timer(tb, false)
-	m.S3CPU, m.ClientCPU = cpuOf(h.s3PID)-s3CPU, cpuOf(os.Getpid())-clientCPU
+	m.S3CPU, m.ClientCPU = cpuOf(h.plain.pid)-s3CPU, cpuOf(os.Getpid())-clientCPU
 	if err != nil {
 		tb.Fatalf("%s: slow clients: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 	}
