@@ -34,7 +34,9 @@ type Class string
 
 // The object classes of both servers' layouts: tusd and tusvault both
 // keep an upload's state in <id>.info and the bytes short of a part in
-// <id>.part; everything else is the upload's data object.
+// <id>.part, tusvault's later layout in tail fragments
+// <id>.part.<off>-<random> (class .part) and segment pages <id>.segs.<n>
+// (class .info); everything else is the upload's data object.
 const (
 	ClassInfo   Class = ".info"
 	ClassPart   Class = ".part"
@@ -61,9 +63,9 @@ func Classify(method string, u *url.URL, h http.Header) Kind {
 	switch {
 	case !strings.Contains(path, "/"):
 		class = ClassBucket
-	case strings.HasSuffix(path, ".info"):
+	case strings.HasSuffix(path, ".info"), strings.Contains(path, ".segs."):
 		class = ClassInfo
-	case strings.HasSuffix(path, ".part"):
+	case strings.HasSuffix(path, ".part"), strings.Contains(path, ".part."):
 		class = ClassPart
 	}
 	copySource := h.Get("X-Amz-Copy-Source") != ""

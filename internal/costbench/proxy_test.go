@@ -27,6 +27,8 @@ func TestClassify(t *testing.T) {
 		{"PUT", "/b/up/1.part", false, Kind{"PUT", OpPutObject, ClassPart}},
 		{"HEAD", "/b/up/1.part", false, Kind{"HEAD", OpHeadObject, ClassPart}},
 		{"DELETE", "/b/up/1.part", false, Kind{"DELETE", OpDeleteObject, ClassPart}},
+		{"PUT", "/b/up/1.part.20971520-0a1b2c3d4e5f6a7b", false, Kind{"PUT", OpPutObject, ClassPart}},
+		{"PUT", "/b/up/1.segs.3", false, Kind{"PUT", OpPutObject, ClassInfo}},
 		{"PUT", "/b/up/1?partNumber=2&uploadId=x", false, Kind{"PUT", OpUploadPart, ClassData}},
 		{"PUT", "/b/up/1?partNumber=2&uploadId=x", true, Kind{"PUT", OpUploadPartCopy, ClassData}},
 		{"PUT", "/b/up/1", true, Kind{"PUT", OpCopyObject, ClassData}},
