@@ -190,7 +190,7 @@ bench-traffic: build tools
 	  $(GO) test -count=1 -run '^$$' -bench BenchmarkTraffic -benchtime=1x -timeout 20m ./internal/costbench/
 
 # The soak of issue 11 (internal/soak, docs/BENCHMARKS.md): 2,630 files,
-# about 58 GB, from 8 clients to bin/tusvault on versitygw, with cuts and
+# about 70 GB, from 8 clients to bin/tusvault on versitygw, with cuts and
 # resumes, terminations, home and guest routes, every file checked by a
 # decrypted GET, the RAM status read every second; under an hour here.
 # SOAK_SEED=N repeats a run (by default a seed from the clock, printed).
