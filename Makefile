@@ -22,7 +22,7 @@ JSCLIENT := internal/jsclient
 WEB := web
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 dashboard web screenshots chaos soak
+.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 bench-traffic dashboard web screenshots chaos soak
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -74,8 +74,9 @@ $(BIN)/tusd:
 	GOBIN=$(BIN) $(GO) install github.com/tus/tusd/v2/cmd/tusd@$(TUSD_VERSION)
 
 # ./internal/... includes the reduced run of bench-s3 (internal/bench
-# TestSmallRun, well under a minute) and of the soak (internal/soak
-# TestSoak, 60 files, about 10 s): both build tusvault from the tree; and
+# TestSmallRun, well under a minute), the run of bench-traffic
+# (internal/costbench, about 20 s) and the soak's (internal/soak
+# TestSoak, 60 files, about 10 s): all three build tusvault from the tree; and
 # the chaos tests of internal/e2e in their CI size (about two minutes; see
 # make chaos), which build it with -tags failpoint too.
 # internal/jsclient's packages (package-lock.json): npm ci when
@@ -164,19 +165,32 @@ rss: build
 # (the same as the test tools).
 bench-tools: tools
 
-# tusvault next to tusd on one versitygw, in one run (see docs/BENCHMARKS.md;
-# several minutes): 1 and 4 uploads of 512 MiB each, the same bytes straight
-# to versitygw (the direct ceiling), and 64 slow clients with 4 fast uploads.
+# tusvault next to tusd on versitygw, in one run (see docs/BENCHMARKS.md;
+# several minutes): 1 and 4 uploads of 512 MiB each and the same bytes
+# straight to versitygw (the direct ceiling), over plain HTTP and over HTTPS
+# (a test certificate made at run time), and 64 slow clients with 4 fast
+# uploads. CPU profiles of both servers by category:
+# make bench-s3 BENCH_S3='BenchmarkVersusTusd/.*/uploads' TUSVAULT_BENCH_PROFILE=tmp/profiles
 # For a quicker run of the first two: make bench-s3 TUSVAULT_BENCH_SIZE=64MiB
 # BENCH_S3='BenchmarkVersusTusd/.*/uploads'. The RSS chart of the slow
 # clients: make bench-s3 TUSVAULT_BENCH_CHART=docs/bench-slow-clients-rss.svg
 BENCH_S3 ?= BenchmarkVersusTusd
 bench-s3: build tools
-	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) TUSVAULT_BENCH_CHART=$(TUSVAULT_BENCH_CHART) \
+	TUSVAULT_BENCH_SIZE=$(TUSVAULT_BENCH_SIZE) TUSVAULT_BENCH_CHART=$(TUSVAULT_BENCH_CHART) TUSVAULT_BENCH_PROFILE=$(TUSVAULT_BENCH_PROFILE) \
 	  $(GO) test -run '^$$' -bench '$(BENCH_S3)' -benchtime=1x -timeout 60m ./internal/bench/
 
+# Object-store traffic per uploaded byte (issue 12; internal/costbench,
+# docs/BENCHMARKS.md): tusd, then tusvault, behind a counting proxy to one
+# versitygw, a 24 MiB upload in PATCHes of 5 MiB, 1 MiB and 256 KiB and
+# one verifying GET each; under a minute. Prints the tables and writes
+# them to tmp/costbench/traffic.md. make test runs the same sizes
+# (TestReducedRun, TestTrafficTargets) with tusvault built from the tree.
+bench-traffic: build tools
+	TUSVAULT_COSTBENCH_REPORT=tmp/costbench/traffic.md \
+	  $(GO) test -count=1 -run '^$$' -bench BenchmarkTraffic -benchtime=1x -timeout 20m ./internal/costbench/
+
 # The soak of issue 11 (internal/soak, docs/BENCHMARKS.md): 2,630 files,
-# about 58 GB, from 8 clients to bin/tusvault on versitygw, with cuts and
+# about 70 GB, from 8 clients to bin/tusvault on versitygw, with cuts and
 # resumes, terminations, home and guest routes, every file checked by a
 # decrypted GET, the RAM status read every second; under an hour here.
 # SOAK_SEED=N repeats a run (by default a seed from the clock, printed).

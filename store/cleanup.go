@@ -31,8 +31,14 @@ type CleanupReport struct {
 	// Multiparts counts multipart uploads aborted because no .info
 	// refers to them any more.
 	Multiparts int
-	// Tails counts tail objects deleted because their .info is gone.
+	// Tails counts tail objects (<key>.part and the fragments of
+	// layout 2) deleted because no .info refers to them: their .info is
+	// gone, or does not list them (a request cut short, a part that
+	// absorbed them, a complete upload).
 	Tails int
+	// Pages counts segment pages deleted because their .info is gone or
+	// finished (a completion or removal cut short).
+	Pages int
 }
 
 // Cleanup sweeps the store. It completes every upload whose bytes are all
@@ -52,12 +58,18 @@ type CleanupReport struct {
 func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, error) {
 	var rep CleanupReport
 	infos := map[string]time.Time{}
-	var tails []string
+	// tails are the tail objects by upload key.
+	tails := map[string][]ObjectInfo{}
+	pages := map[string][]string{}
 	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
 		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
 			infos[k] = oi.ModTime
-		} else if k, ok := strings.CutSuffix(oi.Key, tailSuffix); ok && validID(k) && oi.ModTime.Before(cutoff) {
-			tails = append(tails, k)
+		} else if k, ok := strings.CutSuffix(oi.Key, tailSuffix); ok && validID(k) {
+			tails[k] = append(tails[k], oi)
+		} else if k, _, ok := splitFragmentKey(oi.Key); ok {
+			tails[k] = append(tails[k], oi)
+		} else if k, ok := cutPageKey(oi.Key); ok && oi.ModTime.Before(cutoff) {
+			pages[k] = append(pages[k], oi.Key)
 		}
 		return nil
 	})
@@ -65,8 +77,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		return rep, fmt.Errorf("list uploads: %w", err)
 	}
 	// multiparts are the multipart ids the .info objects name; unread
-	// are the keys whose .info could not be read.
-	multiparts, unread := map[string]bool{}, map[string]bool{}
+	// are the keys whose .info could not be read; finished those whose
+	// .info has a tag.
+	multiparts, unread, finished := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var errs []error
 	keys := make([]string, 0, len(infos))
 	for k := range infos {
@@ -90,31 +103,64 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			continue
 		}
 		multiparts[u.info.MultipartID] = true
-		if u.info.Enc.Tag != nil || (!u.completable() && !infos[key].Before(cutoff)) {
-			continue
+		if u.info.Enc.Tag != nil {
+			finished[key] = true
+		} else if u.completable() || infos[key].Before(cutoff) {
+			switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
+				continue
+			case outcome == swept:
+				rep.Uploads = append(rep.Uploads, key)
+				s.stats.SweepRemoved.Add(1)
+				continue
+			case outcome == completed:
+				finished[key] = true
+				rep.Completed = append(rep.Completed, key)
+				s.stats.SweepCompleted.Add(1)
+				continue
+			}
 		}
-		switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
-		case outcome == swept:
-			rep.Uploads = append(rep.Uploads, key)
-			s.stats.SweepRemoved.Add(1)
-		case outcome == completed:
-			rep.Completed = append(rep.Completed, key)
-			s.stats.SweepCompleted.Add(1)
+		if len(u.unreferenced(objectKeys(tails[key]))) > 0 {
+			n, err := s.sweepTail(ctx, key, objectKeys(tails[key]))
+			rep.Tails += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("upload %s: %w", key, err))
+			}
 		}
 	}
 	s.progress(len(keys), len(keys))
-	for _, key := range tails {
+	for key, objs := range tails {
 		if _, ok := infos[key]; ok {
 			continue
 		}
-		if err := s.cfg.Backend.Delete(ctx, key+tailSuffix); err != nil {
-			errs = append(errs, err)
+		for _, oi := range objs {
+			if !oi.ModTime.Before(cutoff) {
+				continue
+			}
+			if err := s.cfg.Backend.Delete(ctx, oi.Key); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.cfg.Logger.InfoContext(ctx, "orphaned tail removed", "key", oi.Key)
+			rep.Tails++
+		}
+	}
+	for key, names := range pages {
+		// A page of an unfinished upload (or of one whose .info could
+		// not be read) may be one a request is writing, or will count:
+		// kept.
+		if _, ok := infos[key]; ok && !finished[key] {
 			continue
 		}
-		s.cfg.Logger.InfoContext(ctx, "orphaned tail removed", "key", key+tailSuffix)
-		rep.Tails++
+		for _, name := range names {
+			if err := s.cfg.Backend.Delete(ctx, name); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rep.Pages++
+		}
+		s.cfg.Logger.InfoContext(ctx, "orphaned segment pages removed", "id", key, "pages", len(names))
 	}
 	if ml, ok := s.cfg.Backend.(MultipartLister); ok {
 		err := ml.ListMultipartUploads(ctx, "", func(key, id string, initiated time.Time) error {
@@ -184,4 +230,34 @@ func (s *Store) sweepUpload(ctx context.Context, key string, cutoff time.Time) (
 	}
 	s.cfg.Logger.InfoContext(ctx, "expired upload removed", "id", key, "offset", u.info.Offset, "size", u.info.Size, "last_write", oi.ModTime)
 	return swept, nil
+}
+
+// sweepTail deletes, under the upload's lock and after reading its .info
+// again, the tail objects among objs that it does not refer to, and
+// returns how many. A held lock leaves them for the next sweep.
+func (s *Store) sweepTail(ctx context.Context, key string, objs []string) (int, error) {
+	release, ok, err := s.cfg.Locker.TryLock(key)
+	if err != nil || !ok {
+		return 0, err
+	}
+	defer release()
+	u, err := s.load(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	stray := u.unreferenced(objs)
+	if err := s.deleteObjects(ctx, stray); err != nil {
+		return 0, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "stray tail objects removed", "id", key, "objects", len(stray))
+	return len(stray), nil
+}
+
+// objectKeys returns the keys of objs.
+func objectKeys(objs []ObjectInfo) []string {
+	keys := make([]string, len(objs))
+	for i, oi := range objs {
+		keys[i] = oi.Key
+	}
+	return keys
 }

@@ -117,7 +117,7 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
-	start := time.Now()
+	start, pages := time.Now(), u.info.Enc.Pages
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
 	wait := completeBackoff
@@ -139,8 +139,11 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	u.s.stats.Finished[routeIndex(u.info.Storage["Route"])].Add(1)
 	u.s.cfg.Logger.InfoContext(ctx, "upload assembled", "id", u.info.ID, "route", u.info.Storage["Route"],
 		"size", u.info.Size, "duration", time.Since(start).Round(time.Millisecond))
-	if err := u.s.cfg.Backend.Delete(ctx, u.key+tailSuffix); err != nil {
-		u.s.cfg.Logger.WarnContext(ctx, "could not delete tail object", "id", u.info.ID, "error", err)
+	if err := u.deleteTail(ctx); err != nil {
+		u.s.cfg.Logger.WarnContext(ctx, "could not delete the tail objects; the sweep will", "id", u.info.ID, "error", err)
+	}
+	if err := u.s.deletePages(ctx, u.key, pages); err != nil {
+		u.s.cfg.Logger.WarnContext(ctx, "could not delete segment pages", "id", u.info.ID, "error", err)
 	}
 	return true, nil
 }
@@ -149,6 +152,12 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 func (u *upload) completeOnce(ctx context.Context) error {
 	info := u.info
 	b := u.s.cfg.Backend
+	// The finished .info has the v1 layout, every segment inline; the
+	// pages are read (and checked) before anything is assembled.
+	segs, err := u.allSegments(ctx)
+	if err != nil {
+		return err
+	}
 	if info.Size == 0 {
 		if err := b.Put(ctx, u.key, bytes.NewReader(nil), 0); err != nil {
 			return err
@@ -170,10 +179,12 @@ func (u *upload) completeOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	segs := crypt.SegmentsBefore(info.Enc.Segments, info.Size)
+	segs = crypt.SegmentsBefore(segs, info.Size)
 	tag := mac.Tag(crypt.Trailer(info.ID, info.Enc.PartSize, segs, info.Size))
 	return u.update(ctx, state, func(next *infoFile) {
 		next.Enc.Segments, next.Enc.Tag, next.MultipartID = segs, tag, ""
+		next.Enc.Layout, next.Enc.Tail = layoutV1, nil
+		next.Enc.Pages, next.Enc.Paged, next.Enc.PagesHash = 0, 0, nil
 	})
 }
 

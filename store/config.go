@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
@@ -14,8 +15,16 @@ import (
 	"github.com/tusvault/tusvault/store/lock"
 )
 
-// DefaultPartSize is the size of every part but the last (10 MiB).
-const DefaultPartSize = 10 << 20
+// DefaultPartSize is the size of every part but the last (5 MiB, S3's
+// minimum): 5 MiB PATCHes, a common client chunk size, then fill one part
+// each and store no tail.
+const DefaultPartSize = 5 << 20
+
+// The defaults of the tail cache: 256 MiB of disk, 10 minutes a tail.
+const (
+	DefaultTailCacheBytes = 256 << 20
+	DefaultTailCacheTTL   = 10 * time.Minute
+)
 
 // MaxParts is the most parts an upload may have (the S3 limit).
 const MaxParts = 10000
@@ -56,6 +65,16 @@ type Config struct {
 	// SpoolDir receives ciphertext part files while they wait for upload.
 	// Default os.TempDir().
 	SpoolDir string
+	// TailCacheBytes bounds the local disk (in SpoolDir) that the tail
+	// cache may hold: between two requests of an upload its tail's
+	// ciphertext stays in an unlinked spool file, so that the next
+	// request on this process reads nothing back from the object store
+	// (tailcache.go). Default DefaultTailCacheBytes; negative turns the
+	// cache off.
+	TailCacheBytes int64
+	// TailCacheTTL is how long a cached tail is kept after its request.
+	// Default DefaultTailCacheTTL.
+	TailCacheTTL time.Duration
 	// Limiter bounds the part uploads in flight across the process.
 	// Default NewLimiter(4).
 	Limiter *Limiter
@@ -85,6 +104,9 @@ type Config struct {
 
 	// maxParts replaces MaxParts in tests. Default MaxParts.
 	maxParts int64
+	// pageLen replaces defaultPageLen in tests; negative writes the v1
+	// layout, never paging segments. Default defaultPageLen.
+	pageLen int
 }
 
 func (c *Config) validate() error {
@@ -109,6 +131,12 @@ func (c *Config) validate() error {
 	if err := os.MkdirAll(c.SpoolDir, 0o700); err != nil {
 		return fmt.Errorf("store: spool dir: %w", err)
 	}
+	if c.TailCacheBytes == 0 {
+		c.TailCacheBytes = DefaultTailCacheBytes
+	}
+	if c.TailCacheTTL <= 0 {
+		c.TailCacheTTL = DefaultTailCacheTTL
+	}
 	if c.Limiter == nil {
 		c.Limiter = NewLimiter(4)
 	}
@@ -123,6 +151,9 @@ func (c *Config) validate() error {
 	}
 	if c.maxParts == 0 {
 		c.maxParts = MaxParts
+	}
+	if c.pageLen == 0 {
+		c.pageLen = defaultPageLen
 	}
 	return nil
 }

@@ -8,18 +8,47 @@
 // .info, whose client metadata and running MAC state are sealed.
 //
 // One PATCH (WriteChunk) goes like this: a fresh segment (random IV) is
-// stored in .info before any byte is encrypted under it; the stored tail
-// ciphertext is copied into a spool file; the body is encrypted at its
-// byte offset, fed to the running MAC and spooled as ciphertext into part
-// files of exactly PartSize bytes on local disk (unlinked at creation, so
-// a crash leaves none); each full part is uploaded under a slot of the
-// process-wide Limiter (up to two per request) while the next one fills,
-// and .info is committed over every confirmed part, in order. What is left
-// at the end of the request is stored as the tail object. WriteChunk
-// returns the bytes of its request that are stored, so tusd's offset is
-// always the stored one; a failing local spool is a 507 or 503, never a
-// 413. FinishUpload assembles the parts and records the tag, retrying
-// transient backend errors.
+// stored in .info before any byte is encrypted under it; the spool file of
+// the current part starts with the stored tail's ciphertext; the body is
+// encrypted at its byte offset, fed to the running MAC and spooled as
+// ciphertext into part files of exactly PartSize bytes on local disk
+// (nameless from the start, O_TMPFILE, so a crash leaves none); each full
+// part is uploaded under a slot of the process-wide Limiter (up to two per
+// request) while the next one fills, and .info is committed over every
+// confirmed part, in order. What is left at the end of the request is
+// stored as the tail. WriteChunk returns the bytes of its request that are
+// stored, so tusd's offset is always the stored one; a failing local spool
+// is a 507 or 503, never a 413. FinishUpload assembles the parts and
+// records the tag, retrying transient backend errors.
+//
+// The tail (layout 2 of unfinished uploads, docs/FORMAT.md 4.4) is a list
+// of append-only fragments in .info (fragments.go): a request that ends
+// inside a part stores only its own new bytes, as one fragment object
+// <key>.part.<off>-<random>, then lists it; the sealed MAC state covers
+// the tail, so its bytes are MACed once. The request that fills the part
+// sends the tail's ciphertext again at the part's start and, once the part
+// is committed, deletes the fragments (the stage tail-absorbed). So each
+// byte goes up at most twice (fragment, part), whatever the PATCH size.
+// The spool file holding the tail stays open, unlinked, in the tail cache
+// between requests (tailcache.go, bounded by Config.TailCacheBytes and
+// TailCacheTTL): the next request of the upload on this process appends
+// to it and reads nothing back; after a restart, on another instance or
+// when the cache no longer matches .info, the fragments are read back
+// from the backend and checked against their CRC-32C. Fragments that no
+// .info lists (a request cut short, an absorbed fragment whose deletion
+// failed) are deleted by the completion, the removal and the sweep (under
+// the upload's lock). Uploads in progress of layout 1 (one <key>.part,
+// rewritten by every request, the MAC state over the committed bytes
+// only) keep working and turn into layout 2 at their next request that
+// leaves a tail, or at their next .info write while their tail is empty.
+//
+// A request costs the same whatever the upload's history (segments.go):
+// while it is unfinished, segments that lie wholly inside the committed
+// bytes move out of .info, 64 at a time, into sealed, chained segment
+// pages <key>.segs.<n> (layout 2, docs/FORMAT.md section 5.1), each
+// written before the .info that stops listing its segments. Completion
+// reads them once, writes the finished .info in the v1 format with every
+// segment inline, and deletes them; removal and sweeps delete them too.
 //
 // Nothing acknowledged is lost. tusd calls FinishUpload once and reports
 // the upload finished whatever its outcome, so the store completes an
@@ -48,6 +77,14 @@
 // (a request waiting for its body holds none); the limiter bounds part
 // uploads.
 //
+// CPU per byte (docs/BENCHMARKS.md): the body is read, encrypted, MAC'd
+// and spooled in 64 KiB pieces; spool files of finished parts are reused
+// for the next parts while requests write (spoolPool: overwriting cached
+// pages costs the kernel a quarter of filling new ones), and closed when
+// the last request ends; for a backend that signs every payload's SHA-256
+// (PayloadHasher: S3 over plain HTTP) the part is hashed in the same pass,
+// so that the backend does not read the spool file again to hash it.
+//
 // Failpoints: the store marks each stage of the upload path where a crash
 // matters with failpoint.Hit (internal/failpoint), and hands the bodies of
 // parts and tails to the backend through failpoint.Reader. In an ordinary
@@ -55,16 +92,21 @@
 // failpoint code; built with -tags failpoint (the chaos tests of
 // internal/e2e), TUSVAULT_FAILPOINT=<stage>[:<n>][=kill|block] makes the
 // process print a marker line and SIGKILL itself (or block) at the n-th
-// hit of a stage, and TUSVAULT_SEGMENT_LOG=<file> logs every segment just
-// before it is persisted, for the tests' counter checker. The stages:
+// hit of a stage, TUSVAULT_SEGMENT_LOG=<file> logs every segment just
+// before it is persisted, for the tests' counter checker, and
+// TUSVAULT_SEGMENT_PAGE=<n> puts n segments in a segment page instead of
+// 64. The stages:
 //
 //	multipart-created      POST: multipart upload created, no .info yet
 //	segment-stored         PATCH: the request's segment is in .info, no byte encrypted
 //	spool                  after each write to a spool file
 //	upload-part            the middle of each pass over a part's body by the backend
 //	part-uploaded          a part confirmed by the backend, .info not committed
-//	tail                   the middle of the tail's body
-//	tail-stored            the tail stored, TailLen not committed
+//	tail                   the middle of the body of the request's tail fragment
+//	tail-stored            the fragment stored, not listed in .info yet
+//	tail-absorbed          a part holding the tail's fragments committed, the fragments not deleted yet
+//	tail-converted         layout 1 turned into layout 2 in .info, <key>.part not deleted yet
+//	segments-paged         segment pages stored, the .info that counts them not yet
 //	complete-multipart     just before CompleteMultipart
 //	disk-assemble          disk backend: parts concatenated, not renamed into place
 //	multipart-completed    the data object assembled, no tag in .info yet

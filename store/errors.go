@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"syscall"
 
@@ -28,6 +29,9 @@ var (
 	// process's keyring lacks: an instance started with another keyring
 	// than the one that wrapped the upload's key.
 	errKeyUnavailable = handler.NewError("ERR_KEY_UNAVAILABLE", "this server cannot decrypt the upload; its operator must give every instance the same keyring", http.StatusInternalServerError)
+	// errStoreUnavailable answers a request the object store could not
+	// take: unreachable, or answering 5xx (after the SDK's retries).
+	errStoreUnavailable = handler.NewError("ERR_STORAGE_UNAVAILABLE", "the object store cannot be reached right now; retry later", http.StatusServiceUnavailable)
 )
 
 // missingKeyError says which key id of an upload the keyring lacks.
@@ -72,9 +76,23 @@ func spoolClientError(err error) handler.Error {
 	return errSpoolFailed
 }
 
+// unavailable reports whether err says the object store could not be
+// reached (a network error) or failed on its side (an HTTP 5xx answer,
+// as the AWS SDK's response errors report it), as opposed to a refusal
+// or a bug: worth a retry by the client.
+func unavailable(err error) bool {
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) && status.HTTPStatusCode() != 0 { // 0: no answer
+		return status.HTTPStatusCode() >= 500
+	}
+	var oerr *net.OpError // (not net.Error: every syscall.Errno is one)
+	return errors.As(err, &oerr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
+}
+
 // internal logs err with its context and returns the client error:
 // handler.Error values as they are, spool failures as 507 or 503, a key id
-// the keyring lacks as errKeyUnavailable (logged with the kid), anything
+// the keyring lacks as errKeyUnavailable (logged with the kid), an object
+// store that cannot be reached as errStoreUnavailable (503), anything
 // else as the generic errInternal.
 func (s *Store) internal(ctx context.Context, op, id string, err error) error {
 	var herr handler.Error
@@ -94,6 +112,9 @@ func (s *Store) internal(ctx context.Context, op, id string, err error) error {
 		return spoolClientError(err)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		s.cfg.Logger.WarnContext(ctx, "store operation cancelled", "op", op, "id", id)
+	case unavailable(err):
+		s.cfg.Logger.ErrorContext(ctx, "object store unavailable", "op", op, "id", id, "error", err)
+		return errStoreUnavailable
 	default:
 		s.cfg.Logger.ErrorContext(ctx, "store operation failed", "op", op, "id", id, "error", err)
 	}

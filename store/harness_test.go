@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -256,4 +257,15 @@ func (f *faultBackend) UploadPart(ctx context.Context, key, id string, num int32
 
 func (f *faultBackend) ListMultipartUploads(ctx context.Context, prefix string, fn func(key, id string, initiated time.Time) error) error {
 	return f.Backend.(store.MultipartLister).ListMultipartUploads(ctx, prefix, fn)
+}
+
+// fragmentFiles lists the tail fragment files of upload id in a disk
+// backend's directory.
+func fragmentFiles(t *testing.T, dir, id string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, id+".part.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -35,23 +34,60 @@ type encInfo struct {
 	WrappedDEK []byte
 	PartSize   int64
 	Segments   []crypt.Segment
-	// Committed counts the bytes in parts the backend confirmed; the
-	// sealed MAC state covers exactly these bytes.
+	// Committed counts the bytes in parts the backend confirmed.
 	Committed int64
-	// TailLen counts the ciphertext bytes kept in <key>.part; Offset is
-	// always Committed + TailLen.
-	TailLen  int64
+	// TailLen counts the ciphertext bytes of the tail (in <key>.part in
+	// layout 1, in the fragments of Tail in layout 2); Offset is always
+	// Committed + TailLen.
+	TailLen int64
+	// Tail lists the tail's fragments in offset order (layout 2 only).
+	Tail     []fragment `json:",omitempty"`
 	Seq      uint64
 	MacState []byte
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
+	// Layout is the layout of an unfinished upload's objects: 0 (absent)
+	// for v1, every segment in .info, the tail in <key>.part and the
+	// sealed MAC state over Committed bytes; layout2 when the oldest
+	// segments may be in pages (segments.go), the tail is in fragments
+	// (fragments.go) and the sealed MAC state covers the tail too
+	// (macCovers). A finished .info is always v1.
+	Layout int `json:",omitempty"`
+	// Pages counts the segment pages <key>.segs.0 … .segs.<Pages-1>;
+	// Paged counts the segments they hold, which come before Segments.
+	// PagesHash is the hash of the last page (crypt.PageHash).
+	Pages     int    `json:",omitempty"`
+	Paged     int    `json:",omitempty"`
+	PagesHash []byte `json:",omitempty"`
 }
 
-// The suffixes of an upload's side objects.
+// The suffixes of an upload's side objects: the .info, the tail object
+// of layout 1, and the prefix of the name of every tail fragment of
+// layout 2 (<key>.part.<name>, see fragment).
 const (
-	infoSuffix = ".info"
-	tailSuffix = ".part"
+	infoSuffix     = ".info"
+	tailSuffix     = ".part"
+	fragmentSuffix = tailSuffix + "."
 )
+
+// The layouts of an unfinished upload (Enc.Layout).
+const (
+	// layoutV1 (written as no Layout field): every segment in .info, the
+	// tail in <key>.part, the sealed MAC state over Committed bytes.
+	layoutV1 = 0
+	// layout2: segment pages, tail fragments (Enc.Tail), the sealed MAC
+	// state over Offset = Committed + TailLen bytes.
+	layout2 = 2
+)
+
+// macCovers is how many bytes, from offset 0, the sealed MAC state
+// covers: the committed ones in layout 1, the tail's too in layout 2.
+func (e *encInfo) macCovers() int64 {
+	if e.Layout == layout2 {
+		return e.Committed + e.TailLen
+	}
+	return e.Committed
+}
 
 // Bounds of an upload id: at most maxIDSegments slash-separated segments
 // of 1 to maxIDSegment URL-safe characters ([A-Za-z0-9_-]), at most
@@ -90,17 +126,9 @@ func validID(id string) bool {
 
 // readInfo loads and decodes key's .info, returning the raw bytes too.
 func (s *Store) readInfo(ctx context.Context, key string) (*infoFile, []byte, error) {
-	rc, err := s.cfg.Backend.Get(ctx, key+infoSuffix, 0, -1)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rc.Close()
-	raw, err := io.ReadAll(io.LimitReader(rc, maxInfoSize+1))
+	raw, err := s.readObject(ctx, key+infoSuffix, maxInfoSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read info: %w", err)
-	}
-	if len(raw) > maxInfoSize {
-		return nil, nil, errors.New("info object is too large")
 	}
 	var info infoFile
 	if err := json.Unmarshal(raw, &info); err != nil {
@@ -132,7 +160,10 @@ func (info *infoFile) check() error {
 	case !info.SizeIsDeferred && info.Offset > info.Size:
 		return errors.New("info offset exceeds size")
 	}
-	return crypt.ValidateSegments(e.Segments)
+	if err := e.checkTail(); err != nil {
+		return err
+	}
+	return e.checkSegments()
 }
 
 // encode renders info as JSON.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -23,7 +25,7 @@ func TestPartSizeFor(t *testing.T) {
 	}{
 		{0, false, DefaultPartSize},
 		{DefaultPartSize * MaxParts, false, DefaultPartSize},
-		{DefaultPartSize*MaxParts + 1, false, 11 << 20},
+		{DefaultPartSize*MaxParts + 1, false, 6 << 20},
 		{1 << 40, false, 105 << 20},
 		{1 << 40, true, DefaultPartSize},
 		{MaxUploadSize, false, MaxPartSize},
@@ -91,6 +93,38 @@ func TestSpoolErrors(t *testing.T) {
 	}
 	if err := s.internal(context.Background(), "write", "id", syscall.ENOSPC); !errors.Is(err, errInternal) {
 		t.Errorf("a backend error: %v, want the generic 500", err)
+	}
+}
+
+// statusError is an HTTP answer of an object store, as the AWS SDK's
+// response errors report it.
+type statusError int
+
+func (e statusError) Error() string       { return fmt.Sprintf("http %d", int(e)) }
+func (e statusError) HTTPStatusCode() int { return int(e) }
+
+// An object store that cannot be reached or fails on its side is a 503
+// the client may retry; its refusals and anything else stay the generic
+// 500, never with the backend's words in the body.
+func TestStoreUnavailable(t *testing.T) {
+	s := &Store{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{fmt.Errorf("upload part 2: %w", dial), errStoreUnavailable},
+		{fmt.Errorf("put: %w", &url.Error{Op: "Put", URL: "http://127.0.0.1:9/b/k", Err: syscall.ECONNRESET}), errStoreUnavailable},
+		{fmt.Errorf("get: %w", statusError(503)), errStoreUnavailable},
+		{fmt.Errorf("get: %w", statusError(500)), errStoreUnavailable},
+		{fmt.Errorf("get: %w", fmt.Errorf("no answer (%w): %w", statusError(0), dial)), errStoreUnavailable},
+		{fmt.Errorf("put: %w", statusError(403)), errInternal},
+		{fmt.Errorf("put: %w", statusError(404)), errInternal},
+		{errors.New("decode info: unexpected end of JSON input"), errInternal},
+	} {
+		if err := s.internal(context.Background(), "write", "id", tc.err); !errors.Is(err, tc.want) {
+			t.Errorf("%v: %v, want %v", tc.err, err, tc.want)
+		}
 	}
 }
 

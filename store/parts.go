@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/tusvault/tusvault/internal/failpoint"
@@ -23,17 +24,28 @@ type partWriter struct {
 	ctx context.Context
 	u   *upload
 	mac *crypt.MAC
-	// base is the MAC state before the current spool's bytes: after
-	// wait(), the state over exactly Enc.Committed bytes.
-	base []byte
-	// file is the current part's spool file, opened at its first byte:
-	// a request waiting for its body holds none.
+	// file is the current part's spool file, opened at its first byte
+	// (a request waiting for its body holds none) or taken from the
+	// tail cache.
 	file *os.File
 	// fill is the length of the current spool file, at most partSize.
 	fill int64
-	num  int64
+	// num is the number of the current part, whose first byte is at
+	// offset (num-1) * partSize.
+	num int64
+	// tail are the fragments (layout 2) the spool starts with, until the
+	// request's first full part absorbs them; fresh is where the
+	// request's own bytes start in the current spool file.
+	tail  []fragment
+	fresh int64
+	// tailObject is set when the spool started with the bytes of
+	// <key>.part (layout 1): deleted once .info no longer needs it.
+	tailObject bool
 	// inflight are the parts on their way, oldest first.
 	inflight []*partJob
+	// hash is the SHA-256 of the current spool, for a backend that signs
+	// payloads.
+	hash partHash
 
 	key, multipartID   string
 	partSize, maxParts int64
@@ -45,6 +57,11 @@ type partJob struct {
 	file  *os.File
 	size  int64
 	state []byte
+	// absorbs are the fragments whose bytes this part holds: deleted
+	// once it is committed.
+	absorbs []fragment
+	// sha256 is the SHA-256 of the part's bytes (nil: not computed).
+	sha256 []byte
 	// prev is the part before this one, if it was still in flight.
 	prev *partJob
 	// done is closed once the part is committed or err is set.
@@ -65,29 +82,34 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 	}
 	e := &u.info.Enc
 	return &partWriter{
-		ctx: ctx, u: u, mac: mac, base: state, num: e.Committed/e.PartSize + 1,
+		ctx: ctx, u: u, mac: mac, num: e.Committed/e.PartSize + 1,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
+		hash: newPartHash(u.s.hashParts),
 	}, nil
 }
 
-// newSpool opens an unlinked temp file for the next part, so that a crash
-// leaves no spool file behind. write calls it at a part's first byte.
+// newSpool takes a nameless spool file for the next part (spoolPool,
+// createSpool), so that a crash leaves no spool file behind. write calls
+// it at a part's first byte.
 func (w *partWriter) newSpool() error {
-	f, err := os.CreateTemp(w.u.s.cfg.SpoolDir, "tusvault-part-*")
+	f, err := w.u.s.spools.get()
 	if err != nil {
 		return spoolErr(err)
 	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return spoolErr(err)
-	}
 	w.file, w.fill = f, 0
+	w.hash.reset()
 	return nil
 }
 
-// copyTail starts the spool with the stored tail ciphertext, verbatim.
+// copyTail starts the spool with the stored tail's ciphertext, verbatim:
+// in layout 2 from the tail cache and the fragments it lacks
+// (copyFragments); in layout 1 from <key>.part, whose bytes are fed to
+// the MAC, since the sealed state does not cover them.
 func (w *partWriter) copyTail() error {
 	e := &w.u.info.Enc
+	if e.Layout == layout2 {
+		return w.copyFragments()
+	}
 	if e.TailLen == 0 {
 		return nil
 	}
@@ -117,6 +139,49 @@ func (w *partWriter) copyTail() error {
 	if n != e.TailLen {
 		return io.ErrUnexpectedEOF
 	}
+	// The bytes of <key>.part go into the request's fragment too.
+	w.tailObject = true
+	return nil
+}
+
+// copyFragments starts the spool with the tail of layout 2: the cached
+// spool of this upload's last request on this process when .info's
+// fragments start with those it holds, and the fragments it lacks read
+// back from the object store. The MAC state covers them already.
+func (w *partWriter) copyFragments() error {
+	e := &w.u.info.Enc
+	w.tail = slices.Clone(e.Tail)
+	cached := w.u.s.tails.take(w.key)
+	have := -1
+	if cached != nil && len(e.Tail) > 0 {
+		have = cached.holds(e.Committed, e.Tail)
+	}
+	if have >= 0 {
+		if _, err := cached.file.Seek(cached.size, io.SeekStart); err != nil {
+			have = -1
+		}
+	}
+	switch {
+	case have >= 0:
+		w.file, w.fill, w.hash = cached.file, cached.size, cached.hash
+		w.u.s.stats.SpoolBytes.Add(cached.size)
+	case cached != nil:
+		cached.file.Close()
+	}
+	have = max(have, 0)
+	if len(e.Tail) > 0 {
+		if have == len(e.Tail) {
+			w.u.s.stats.TailCacheHits.Add(1)
+		} else {
+			w.u.s.stats.TailCacheMisses.Add(1)
+		}
+	}
+	for _, f := range e.Tail[have:] {
+		if err := w.fetchFragment(f); err != nil {
+			return err
+		}
+	}
+	w.fresh = w.fill
 	return nil
 }
 
@@ -138,6 +203,7 @@ func (w *partWriter) write(p []byte) error {
 		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
 		w.mac.Write(p[:k])
+		w.hash.write(p[:k])
 		w.fill += k
 		p = p[k:]
 		if w.fill == w.partSize {
@@ -170,14 +236,16 @@ func (w *partWriter) seal() error {
 			return err
 		}
 	}
-	job := &partJob{num: w.num, file: w.file, size: w.fill, state: state, done: make(chan struct{})}
+	job := &partJob{
+		num: w.num, file: w.file, size: w.fill, state: state,
+		absorbs: w.tail, sha256: w.hash.sum(w.fill), done: make(chan struct{}),
+	}
 	if n := len(w.inflight); n > 0 {
 		job.prev = w.inflight[n-1]
 	}
 	go w.run(job)
 	w.inflight = append(w.inflight, job)
-	w.base = state
-	w.file, w.fill = nil, 0
+	w.file, w.fill, w.tail, w.fresh = nil, 0, nil, 0
 	w.num++
 	return nil
 }
@@ -185,7 +253,8 @@ func (w *partWriter) seal() error {
 // run sends one part under a limiter slot and, once the backend has
 // confirmed it and every earlier part is committed, commits it to .info at
 // once, so that a crash loses at most the parts not yet confirmed. Commits
-// happen one after the other in part order.
+// happen one after the other in part order. The fragments a committed
+// part absorbed are deleted.
 func (w *partWriter) run(job *partJob) {
 	defer close(job.done)
 	job.err = w.uploadPart(job)
@@ -201,8 +270,12 @@ func (w *partWriter) run(job *partJob) {
 	failpoint.Hit("part-uploaded")
 	end := (job.num-1)*w.partSize + job.size
 	job.err = w.u.update(w.ctx, job.state, func(info *infoFile) {
-		info.Enc.Committed, info.Enc.TailLen = end, 0
+		info.Enc.Committed, info.Enc.TailLen, info.Enc.Tail = end, 0, nil
 	})
+	if job.err == nil && len(job.absorbs) > 0 {
+		failpoint.Hit("tail-absorbed")
+		w.u.dropFragments(w.ctx, job.absorbs)
+	}
 }
 
 func (w *partWriter) uploadPart(job *partJob) error {
@@ -212,7 +285,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	}
 	defer lim.Release()
 	start := time.Now()
-	body := failpoint.Reader("upload-part", io.NewSectionReader(job.file, 0, job.size), job.size)
+	body := failpoint.Reader("upload-part", partBody(job.file, job.size, job.sha256), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil {
 		st := w.u.s.stats
@@ -222,9 +295,10 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	return err
 }
 
-// dropSpool closes a spool file of size bytes, which unlinked frees it.
+// dropSpool gives back a spool file of size bytes (spoolPool): kept for
+// the next part, or closed, which unlinked frees it.
 func (w *partWriter) dropSpool(f *os.File, size int64) {
-	f.Close()
+	w.u.s.spools.put(f)
 	w.u.s.stats.SpoolBytes.Add(-size)
 }
 
@@ -250,7 +324,7 @@ func (w *partWriter) wait() error {
 }
 
 // finish ends the request: on the upload's last byte the rest goes up as
-// the final part; otherwise it is stored as the tail object.
+// the final part; otherwise it is stored as the request's tail fragment.
 func (w *partWriter) finish(final bool) error {
 	if final && w.fill > 0 {
 		if err := w.seal(); err != nil {
@@ -260,28 +334,36 @@ func (w *partWriter) finish(final bool) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if final || w.fill == 0 {
-		return nil
+	if !final && w.fill > 0 {
+		if err := w.storeTail(); err != nil {
+			return err
+		}
 	}
-	body := failpoint.Reader("tail", io.NewSectionReader(w.file, 0, w.fill), w.fill)
-	if err := w.u.s.cfg.Backend.Put(w.ctx, w.key+tailSuffix, body, w.fill); err != nil {
-		return err
+	if w.tailObject && !final {
+		w.dropTailObject()
 	}
-	failpoint.Hit("tail-stored")
-	tail := w.fill
-	return w.u.update(w.ctx, w.base, func(info *infoFile) { info.Enc.TailLen = tail })
+	return nil
 }
 
 // close waits for the parts still in flight (committing those that can
-// be) and drops the spool files. After close, u.info says what is stored.
+// be) and drops the spool files, but for one that holds exactly the tail
+// .info lists (layout 2), which goes to the tail cache. After close,
+// u.info says what is stored.
 func (w *partWriter) close() {
 	for _, job := range w.inflight {
 		<-job.done
 		w.dropSpool(job.file, job.size)
 	}
 	w.inflight = nil
-	if w.file != nil {
-		w.dropSpool(w.file, w.fill)
-		w.file = nil
+	if w.file == nil {
+		return
 	}
+	e := &w.u.info.Enc
+	if e.Layout == layout2 && w.fill > 0 && e.TailLen == w.fill && e.Committed == (w.num-1)*w.partSize {
+		w.u.s.stats.SpoolBytes.Add(-w.fill)
+		w.u.s.tails.put(&cachedTail{key: w.key, file: w.file, start: e.Committed, frags: slices.Clone(e.Tail), size: w.fill, hash: w.hash})
+	} else {
+		w.dropSpool(w.file, w.fill)
+	}
+	w.file = nil
 }

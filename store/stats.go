@@ -19,8 +19,15 @@ type Stats struct {
 	PartBytes atomic.Int64
 	// PartSeconds times each part's upload to the backend (slot held).
 	PartSeconds *Histogram
-	// SpoolBytes is the ciphertext in spool files now.
+	// SpoolBytes is the ciphertext in the spool files of requests now.
 	SpoolBytes atomic.Int64
+	// TailCacheBytes and TailCacheFiles are the ciphertext and the files
+	// the tail cache keeps in the spool directory between requests now.
+	TailCacheBytes, TailCacheFiles atomic.Int64
+	// TailCacheHits counts the requests that found their upload's tail
+	// in the tail cache, TailCacheMisses those that read it back from
+	// the object store, and TailFetchedBytes the bytes they read.
+	TailCacheHits, TailCacheMisses, TailFetchedBytes atomic.Int64
 	// TagFailures counts whole reads whose tag did not verify.
 	TagFailures atomic.Int64
 	// SweepRemoved, SweepCompleted and SweepSkipped count the uploads

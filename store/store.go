@@ -18,8 +18,13 @@ import (
 // Store is the encrypted tusd data store: every byte it hands to the
 // Backend is format v1 ciphertext.
 type Store struct {
-	cfg   Config
-	stats *Stats
+	cfg    Config
+	stats  *Stats
+	tails  *tailCache
+	spools *spoolPool
+	// hashParts says that the backend signs a SHA-256 of every body
+	// (PayloadHasher): parts are hashed as they are spooled.
+	hashParts bool
 }
 
 var (
@@ -35,8 +40,14 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	stats := newStats()
+	ph, ok := cfg.Backend.(PayloadHasher)
+	hashParts := ok && ph.HashesPayloads()
 	cfg.Backend = &metered{b: cfg.Backend, stats: stats}
-	return &Store{cfg: cfg, stats: stats}, nil
+	return &Store{
+		cfg: cfg, stats: stats,
+		tails:  newTailCache(cfg.TailCacheBytes, cfg.TailCacheTTL, stats),
+		spools: &spoolPool{dir: cfg.SpoolDir}, hashParts: hashParts,
+	}, nil
 }
 
 // Stats returns the store's live counters.
@@ -155,6 +166,9 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 			V: crypt.Version, Alg: crypt.Alg, Kid: kid, WrappedDEK: wrapped,
 			PartSize: partSize, Segments: []crypt.Segment{}, Meta: sealedMeta,
 		},
+	}
+	if s.cfg.pageLen > 0 { // (not the v1 writer of the tests)
+		info.Enc.Layout = layout2
 	}
 	if fi.SizeIsDeferred || fi.Size > 0 {
 		info.MultipartID, err = s.cfg.Backend.CreateMultipart(ctx, key, map[string]string{

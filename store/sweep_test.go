@@ -74,8 +74,8 @@ func TestSweepSkipsUnreadableInfo(t *testing.T) {
 		if !multipartExists(t, ts, id) {
 			t.Fatalf("%s: the sweep aborted the multipart upload of an upload it could not read", what)
 		}
-		if _, err := os.Stat(filepath.Join(ts.Dir, id+".part")); err != nil {
-			t.Fatalf("%s: tail: %v", what, err)
+		if frags := fragmentFiles(t, ts.Dir, id); len(frags) != 1 {
+			t.Fatalf("%s: tail fragments %v, want one", what, frags)
 		}
 	}
 
@@ -138,6 +138,9 @@ func TestSweepRemovesInfoLast(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(ts.Dir, id+suffix)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s%s after the second sweep: %v", id, suffix, err)
 		}
+	}
+	if frags := fragmentFiles(t, ts.Dir, id); len(frags) > 0 {
+		t.Errorf("tail fragments after the second sweep: %v", frags)
 	}
 	if _, _, err := ts.Client.Head(ctx, u); tusclient.Status(err) != http.StatusNotFound {
 		t.Fatalf("HEAD of the removed upload: %v", err)

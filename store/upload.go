@@ -51,7 +51,8 @@ func (u *upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 // which gets a fresh Seq, the MAC state resealed under it and Offset =
 // Committed + TailLen, and becomes u.info only once it is stored. So u.info
 // always says what the backend holds, even after a failed write. state is
-// the MAC state over exactly the new Committed bytes.
+// the MAC state over exactly the new macCovers() bytes: Committed in
+// layout 1, Offset in layout 2.
 func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile)) error {
 	// A shallow copy: change replaces fields, never edits the maps and
 	// byte slices it shares with u.info; the segments are copied since
@@ -61,14 +62,17 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	if change != nil {
 		change(&next)
 	}
+	if err := u.pageOut(ctx, &next); err != nil {
+		return err
+	}
 	e := &next.Enc
 	e.Seq++
+	next.Offset = e.Committed + e.TailLen
 	var err error
-	e.MacState, err = crypt.SealState(u.keys.State, state, next.ID, e.Committed, e.Seq)
+	e.MacState, err = crypt.SealState(u.keys.State, state, next.ID, e.macCovers(), e.Seq)
 	if err != nil {
 		return err
 	}
-	next.Offset = e.Committed + e.TailLen
 	raw, err := next.encode()
 	if err != nil {
 		return err
@@ -80,10 +84,11 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	return nil
 }
 
-// macState unseals the running MAC state, which covers Enc.Committed bytes.
+// macState unseals the running MAC state, which covers Enc.macCovers()
+// bytes.
 func (u *upload) macState() ([]byte, error) {
 	e := &u.info.Enc
-	state, err := crypt.OpenState(u.keys.State, e.MacState, u.info.ID, e.Committed, e.Seq)
+	state, err := crypt.OpenState(u.keys.State, e.MacState, u.info.ID, e.macCovers(), e.Seq)
 	if err != nil {
 		return nil, fmt.Errorf("open mac state: %w", err)
 	}
@@ -132,19 +137,22 @@ func (u *upload) Terminate(ctx context.Context) error {
 	return nil
 }
 
-// remove deletes the upload: the data object, the tail and the multipart
-// upload first and .info last, and .info only if the rest is gone, so a
-// removal cut short leaves an upload that a retry (or the next sweep)
-// removes, never ciphertext that nothing refers to.
+// remove deletes the upload: the data object, the tail (<key>.part, the
+// fragments, listed or not, and the cached spool), the segment pages and
+// the multipart upload first and .info last, and .info only if the rest
+// is gone, so a removal cut short leaves an upload that a retry (or the
+// next sweep) removes, never ciphertext that nothing refers to.
 func (u *upload) remove(ctx context.Context) error {
 	b := u.s.cfg.Backend
 	err := errors.Join(
 		b.Delete(ctx, u.key),
-		b.Delete(ctx, u.key+tailSuffix),
+		u.deleteTail(ctx),
 	)
 	if u.info.MultipartID != "" {
 		err = errors.Join(err, b.AbortMultipart(ctx, u.key, u.info.MultipartID))
 	}
+	// Every page, those a crash left uncounted included.
+	err = errors.Join(err, u.s.deleteAllPages(ctx, u.key))
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if offset != info.Offset {
 		return 0, handler.ErrMismatchOffset
 	}
-	if len(info.Enc.Segments) >= maxSegments {
+	if info.Enc.segmentCount() >= maxSegments {
 		return 0, errTooManyPatches
 	}
 	orig := u.raw
@@ -81,6 +81,10 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	}
 	failpoint.Hit("segment-stored")
 
+	// Spool files are reused while requests write (spoolPool); leave
+	// runs after w.close has given this request's back.
+	u.s.spools.enter()
+	defer u.s.spools.leave()
 	w, err := newPartWriter(ctx, u, state)
 	if err != nil {
 		return 0, err

@@ -71,6 +71,11 @@ var (
 	descBackendCalls   = desc("backend_requests_total", "Object store requests by operation and outcome (ok, not_found, error).", "op", "outcome")
 	descBackendSeconds = desc("backend_request_seconds", "Object store request time by operation (a get until its body is open).", "op")
 	descSpoolBytes     = desc("spool_bytes", "Ciphertext bytes in local spool files now.")
+	descTailCacheBytes = desc("tail_cache_bytes", "Ciphertext bytes of upload tails kept in the spool directory between requests now.")
+	descTailCacheFiles = desc("tail_cache_files", "Upload tails kept in the spool directory between requests now.")
+	descTailCacheHits  = desc("tail_cache_hits_total", "PATCHes that found their upload's tail in the tail cache.")
+	descTailCacheMiss  = desc("tail_cache_misses_total", "PATCHes that read their upload's tail back from the object store.")
+	descTailFetched    = desc("tail_fetched_bytes_total", "Tail bytes read back from the object store.")
 	descActive         = desc("uploads_active", "Uploads with a PATCH in progress, by route.", "route")
 	descFinished       = desc("uploads_finished_total", "Uploads completed, by route.", "route")
 	descRefusals       = desc("auth_refusals_total", "Requests refused by the token or access checks, by reason.", "reason")
@@ -115,6 +120,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		histogram(ch, descBackendSeconds, st.BackendSeconds[op], name)
 	}
 	gauge(descSpoolBytes, float64(st.SpoolBytes.Load()))
+	gauge(descTailCacheBytes, float64(st.TailCacheBytes.Load()))
+	gauge(descTailCacheFiles, float64(st.TailCacheFiles.Load()))
+	counter(descTailCacheHits, st.TailCacheHits.Load())
+	counter(descTailCacheMiss, st.TailCacheMisses.Load())
+	counter(descTailFetched, st.TailFetchedBytes.Load())
 	for i, route := range store.Routes {
 		gauge(descActive, float64(st.Active[i].Load()), route)
 		counter(descFinished, st.Finished[i].Load(), route)

@@ -20,13 +20,16 @@ type RAMStatus struct {
 	// GoHeapMB is the Go heap's live and unswept objects.
 	GoHeapMB float64 `json:"go_heap_mb"`
 	// GoMemLimitMB is the Go runtime's soft limit; null when none.
-	GoMemLimitMB   *float64 `json:"go_memlimit_mb"`
-	SpoolDiskMB    float64  `json:"spool_disk_mb"`
-	LimiterSlots   int      `json:"limiter_slots"`
-	LimiterInUse   int      `json:"limiter_in_use"`
-	LimiterWaiting int      `json:"limiter_waiting"`
-	ActiveUploads  int64    `json:"active_uploads"`
-	UptimeS        float64  `json:"uptime_s"`
+	GoMemLimitMB *float64 `json:"go_memlimit_mb"`
+	SpoolDiskMB  float64  `json:"spool_disk_mb"`
+	// TailCacheDiskMB is the spool disk that tails kept between the
+	// requests of their uploads hold (beside SpoolDiskMB).
+	TailCacheDiskMB float64 `json:"tail_cache_disk_mb"`
+	LimiterSlots    int     `json:"limiter_slots"`
+	LimiterInUse    int     `json:"limiter_in_use"`
+	LimiterWaiting  int     `json:"limiter_waiting"`
+	ActiveUploads   int64   `json:"active_uploads"`
+	UptimeS         float64 `json:"uptime_s"`
 }
 
 // mb is bytes in MiB with one decimal.
@@ -45,17 +48,18 @@ func (r *Routes) RAMStatus() (RAMStatus, error) {
 		active += st.Active[i].Load()
 	}
 	s := RAMStatus{
-		RAMUsedMB:      mb(rss),
-		RAMLimitMB:     mb(r.cfg.Limit.Bytes),
-		RAMFreeMB:      mb(r.cfg.Limit.Bytes - rss),
-		RAMLimitSource: r.cfg.Limit.Source,
-		GoHeapMB:       mb(goHeap()),
-		SpoolDiskMB:    mb(st.SpoolBytes.Load()),
-		LimiterSlots:   lim.Slots(),
-		LimiterInUse:   lim.InUse(),
-		LimiterWaiting: lim.Waiting(),
-		ActiveUploads:  active,
-		UptimeS:        math.Round(time.Since(r.cfg.Started).Seconds()*10) / 10,
+		RAMUsedMB:       mb(rss),
+		RAMLimitMB:      mb(r.cfg.Limit.Bytes),
+		RAMFreeMB:       mb(r.cfg.Limit.Bytes - rss),
+		RAMLimitSource:  r.cfg.Limit.Source,
+		GoHeapMB:        mb(goHeap()),
+		SpoolDiskMB:     mb(st.SpoolBytes.Load()),
+		TailCacheDiskMB: mb(st.TailCacheBytes.Load()),
+		LimiterSlots:    lim.Slots(),
+		LimiterInUse:    lim.InUse(),
+		LimiterWaiting:  lim.Waiting(),
+		ActiveUploads:   active,
+		UptimeS:         math.Round(time.Since(r.cfg.Started).Seconds()*10) / 10,
 	}
 	if l := debug.SetMemoryLimit(-1); l != math.MaxInt64 {
 		v := mb(l)

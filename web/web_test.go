@@ -104,7 +104,7 @@ func TestRAMStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"ram_used_mb", "ram_limit_mb", "ram_free_mb", "go_heap_mb", "go_memlimit_mb",
-		"spool_disk_mb", "limiter_slots", "limiter_in_use", "limiter_waiting", "active_uploads", "uptime_s"} {
+		"spool_disk_mb", "tail_cache_disk_mb", "limiter_slots", "limiter_in_use", "limiter_waiting", "active_uploads", "uptime_s"} {
 		if _, ok := s[k]; !ok {
 			t.Errorf("ram-status lacks %s: %s", k, body)
 		}
@@ -171,7 +171,9 @@ func TestMetrics(t *testing.T) {
 		"tusvault_part_bytes_total 0", "tusvault_encrypted_bytes_total 0", "tusvault_decrypted_bytes_total 0",
 		`tusvault_backend_requests_total{op="head",outcome="not_found"} 1`,
 		`tusvault_backend_request_seconds_count{op="head"} 1`,
-		"tusvault_spool_bytes 0", `tusvault_uploads_active{route="guest"} 0`,
+		"tusvault_spool_bytes 0", "tusvault_tail_cache_bytes 0", "tusvault_tail_cache_files 0",
+		"tusvault_tail_cache_hits_total 0", "tusvault_tail_cache_misses_total 0", "tusvault_tail_fetched_bytes_total 0",
+		`tusvault_uploads_active{route="guest"} 0`,
 		`tusvault_uploads_finished_total{route="home"} 0`, `tusvault_auth_refusals_total{reason="bad_signature"} 0`,
 		"tusvault_tag_failures_total 0", "tusvault_sweep_removed_total 0", "tusvault_sweep_completed_total 0",
 		"tusvault_ram_used_bytes ", `tusvault_ram_limit_bytes{source="test"} 5.36870912e+08`,

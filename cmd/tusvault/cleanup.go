@@ -55,9 +55,9 @@ func runSweeps(ctx context.Context, st *store.Store, expireAfter, first, every t
 func sweep(ctx context.Context, st *store.Store, expireAfter time.Duration, log *slog.Logger) {
 	cutoff := time.Now().Add(-expireAfter)
 	rep, err := st.Cleanup(ctx, cutoff)
-	if len(rep.Uploads)+rep.Multiparts+rep.Tails > 0 {
+	if len(rep.Uploads)+rep.Multiparts+rep.Tails+rep.Pages > 0 {
 		log.InfoContext(ctx, "expired uploads removed", "uploads", len(rep.Uploads), "ids", rep.Uploads,
-			"multiparts", rep.Multiparts, "tails", rep.Tails, "cutoff", cutoff.UTC().Format(time.RFC3339))
+			"multiparts", rep.Multiparts, "tails", rep.Tails, "pages", rep.Pages, "cutoff", cutoff.UTC().Format(time.RFC3339))
 	} else {
 		log.DebugContext(ctx, "expiry sweep found nothing to remove", "cutoff", cutoff.UTC().Format(time.RFC3339))
 	}

@@ -9,13 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tusvault/tusvault/store"
 )
 
 // Defaults of the tusvault-only flags. The tusd flags take their defaults
 // from tusd v2.9.1 (cmd/tusd/cli/flags.go); see defaultConfig.
 const (
 	// defaultPartSize is the size of every encrypted part but the last.
-	defaultPartSize = 10 << 20
+	defaultPartSize = 5 << 20
 	// minPartSize and maxPartSize are S3's bounds on a part.
 	minPartSize = 5 << 20
 	maxPartSize = 5 << 30
@@ -74,11 +76,13 @@ type Config struct {
 
 	// Part options, for both backends (tusd's -s3-* names are the primary
 	// ones; tusvault's older names are aliases of the same variables).
-	PartSize              int64 // -s3-part-size = -part-size, default 10 MiB
+	PartSize              int64 // -s3-part-size = -part-size, default 5 MiB
 	ConcurrentPartUploads int   // -s3-concurrent-part-uploads = -concurrent-part-uploads, default 4
 
 	// Encryption options (tusvault's own).
-	SpoolDir string // -spool-dir, default "" = <upload-dir>/.tusvault/spool
+	SpoolDir     string        // -spool-dir, default "" = <upload-dir>/.tusvault/spool
+	TailCacheMB  int64         // -tail-cache-mb, default 256 (0: no tail cache)
+	TailCacheTTL time.Duration // -tail-cache-ttl, default 10m
 
 	// Hook options: tusd's -hooks-* flags and -progress-hooks-interval
 	// (exthooks.go).
@@ -127,6 +131,8 @@ func defaultConfig() Config {
 		FilelockAcquirerPollInterval: 2 * time.Second,
 		PartSize:                     defaultPartSize,
 		ConcurrentPartUploads:        defaultConcurrentPartUploads,
+		TailCacheMB:                  store.DefaultTailCacheBytes >> 20,
+		TailCacheTTL:                 store.DefaultTailCacheTTL,
 		hookFlags:                    defaultHookFlags(),
 		webFlags:                     defaultWebFlags(),
 		ShowGreeting:                 true,
@@ -222,6 +228,9 @@ func (c *Config) validate() error {
 	}
 	if c.PartSize < minPartSize || c.PartSize > maxPartSize {
 		return fmt.Errorf("invalid -s3-part-size (-part-size) %d: must be from %d (5 MiB) to %d (5 GiB) bytes", c.PartSize, minPartSize, int64(maxPartSize))
+	}
+	if c.TailCacheMB < 0 || c.TailCacheTTL <= 0 {
+		return fmt.Errorf("invalid -tail-cache-mb %d or -tail-cache-ttl %s: must be 0 (off) or more, and positive", c.TailCacheMB, c.TailCacheTTL)
 	}
 	if c.ConcurrentPartUploads < 1 {
 		return fmt.Errorf("invalid -s3-concurrent-part-uploads (-concurrent-part-uploads) %d: must be at least 1", c.ConcurrentPartUploads)

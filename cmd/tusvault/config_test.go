@@ -87,8 +87,10 @@ func TestFlagDefaultsMatchTusd(t *testing.T) {
 	// Ours.
 	for name, want := range map[string]string{
 		"keyring":                 "",
-		"part-size":               "10485760",
+		"part-size":               "5242880",
 		"spool-dir":               "",
+		"tail-cache-mb":           "256",
+		"tail-cache-ttl":          "10m0s",
 		"concurrent-part-uploads": "4",
 		"disable-concatenation":   "true",
 		"auth":                    "jwt",
@@ -122,8 +124,8 @@ func TestParseConfigNoFlags(t *testing.T) {
 		Host: "0.0.0.0", Port: "8080", BasePath: "/files/", TLSMode: "tls12",
 		DisableConcatenation: true, CorsAllowOrigin: ".*", CorsMaxAge: "86400",
 		storageFlags: storageFlags{UploadDir: "./data"}, FilelockHolderPollInterval: 5 * time.Second,
-		FilelockAcquirerPollInterval: 2 * time.Second, PartSize: 10 << 20,
-		ConcurrentPartUploads: 4, ShowGreeting: true, Verbose: true,
+		FilelockAcquirerPollInterval: 2 * time.Second, PartSize: 5 << 20,
+		ConcurrentPartUploads: 4, TailCacheMB: 256, TailCacheTTL: 10 * time.Minute, ShowGreeting: true, Verbose: true,
 		ShowStartupLogs: true, LogFormat: "text", NetworkTimeout: time.Minute,
 		ExposeMetrics: true, MetricsPath: "/metrics", PprofPath: "/debug/pprof/",
 		ShutdownTimeout: 10 * time.Second, AcquireLockTimeout: 20 * time.Second,

@@ -81,6 +81,8 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 		fs.Int64Var(&c.PartSize, "part-size", c.PartSize, "Same as -s3-part-size")
 		fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "Directory for ciphertext parts waiting to be stored. Default <upload-dir>/.tusvault/spool")
 		fs.IntVar(&c.ConcurrentPartUploads, "concurrent-part-uploads", c.ConcurrentPartUploads, "Same as -s3-concurrent-part-uploads")
+		fs.Int64Var(&c.TailCacheMB, "tail-cache-mb", c.TailCacheMB, "MiB of the spool directory that may keep, between two PATCHes of an upload, its tail ciphertext (less than a part), so that the next PATCH reads nothing back from the object store; the oldest go first (0: off)")
+		fs.DurationVar(&c.TailCacheTTL, "tail-cache-ttl", c.TailCacheTTL, "How long a tail stays in the tail cache after its PATCH")
 	})
 	c.hookFlags.register(fs, group)
 	group("Web page options", func() { c.webFlags.register(fs) })

@@ -383,6 +383,10 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 	sc := sf.storeConfig(backend, kr, out.log)
 	sc.PartSize = cfg.PartSize
 	sc.SpoolDir = cfg.spoolDir()
+	sc.TailCacheBytes, sc.TailCacheTTL = cfg.TailCacheMB<<20, cfg.TailCacheTTL
+	if cfg.TailCacheMB == 0 {
+		sc.TailCacheBytes = -1
+	}
 	sc.Limiter = store.NewLimiter(cfg.ConcurrentPartUploads)
 	sc.Locker = lk
 	sc.OnComplete = onComplete

@@ -19,7 +19,7 @@ func TestStorageFlagDefaults(t *testing.T) {
 		"s3-disable-ssl":             "false",
 		"s3-log-api-calls":           "false",
 		"s3-sdk-checksums":           "false",
-		"s3-part-size":               "10485760",
+		"s3-part-size":               "5242880",
 		"s3-concurrent-part-uploads": "4",
 		"expire-after":               "0s",
 		"redis-url":                  "",
@@ -52,11 +52,11 @@ func TestPartFlagAliases(t *testing.T) {
 		part  int64
 		slots int
 	}{
-		{nil, 10 << 20, 4},
+		{nil, 5 << 20, 4},
 		{[]string{"-s3-part-size", "6291456"}, 6 << 20, 4},
 		{[]string{"-part-size", "6291456"}, 6 << 20, 4},
-		{[]string{"-s3-concurrent-part-uploads", "7"}, 10 << 20, 7},
-		{[]string{"-concurrent-part-uploads", "7"}, 10 << 20, 7},
+		{[]string{"-s3-concurrent-part-uploads", "7"}, 5 << 20, 7},
+		{[]string{"-concurrent-part-uploads", "7"}, 5 << 20, 7},
 		// One variable: the last one given wins.
 		{[]string{"-part-size", "6291456", "-s3-part-size", "7340032"}, 7 << 20, 4},
 	} {

@@ -21,13 +21,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// summaryText is the table a run leaves for TestMain.
-var summaryText string
-
 // plan is what one run measures.
 type plan struct {
 	uploads []int // the versus case: uploads at once, each of size bytes
 	size    int64
+	https   bool          // the versus case and the direct ceiling over HTTPS too
 	direct  int           // the direct ceiling: multipart uploads of size bytes at once (0: none)
 	slow    slowPlan      // the slow-client scenario
 	settle  time.Duration // wait after a server starts, before its idle RSS
@@ -49,7 +47,7 @@ type slowPlan struct {
 // the versus case and the direct ceiling.
 func fullPlan(size int64) plan {
 	return plan{
-		uploads: []int{1, 4}, size: size, direct: 4, settle: time.Second,
+		uploads: []int{1, 4}, size: size, https: true, direct: 4, settle: time.Second,
 		slow: slowPlan{clients: 64, size: 32 << 20, rate: 1 << 20, fast: 4, fastSize: 256 << 20, fastAfter: 3 * time.Second},
 	}
 }
@@ -57,7 +55,7 @@ func fullPlan(size int64) plan {
 // smallPlan is the reduced run of `make test`: every scenario, a few
 // seconds each, so that the harness cannot rot.
 var smallPlan = plan{
-	uploads: []int{1}, size: 24 << 20, direct: 1, settle: 200 * time.Millisecond,
+	uploads: []int{1}, size: 24 << 20, https: true, direct: 1, settle: 200 * time.Millisecond,
 	slow: slowPlan{clients: 2, size: 2 << 20, rate: 1 << 20, fast: 1, fastSize: 8 << 20, fastAfter: 500 * time.Millisecond},
 }
 
@@ -72,30 +70,34 @@ type step struct {
 	report func(b *testing.B)
 }
 
-// steps returns the measurements of h's plan in the order they run: the
-// versus case (tusd, then tusvault, for each number of uploads, so both
-// sides see the same machine state), the direct ceiling, the slow clients.
+// steps returns the measurements of h's plan in the order they run: over
+// plain HTTP, then HTTPS, the versus case (tusd, then tusvault, for each
+// number of uploads, so both sides see the same machine state) and the
+// direct ceiling; then the slow clients (plain HTTP).
 func (h *harness) steps() []step {
 	var st []step
-	for _, n := range h.plan.uploads {
-		for _, sd := range h.sides {
-			name := fmt.Sprintf("%s/uploads=%d", sd.name, n)
-			st = append(st, step{name: name, skip: sd.skip,
-				run:    func(tb testing.TB) { h.res.versus[name] = h.measure(tb, sd, n) },
-				report: func(b *testing.B) { h.res.versus[name].report(b) },
+	for _, gw := range h.gateways() {
+		for _, n := range h.plan.uploads {
+			for _, sd := range h.sides {
+				name := caseName(sd.Name, n, gw.tls)
+				st = append(st, step{name: name, skip: sd.Skip,
+					run:    func(tb testing.TB) { h.res.versus[name] = h.measure(tb, sd, gw, n, name) },
+					report: func(b *testing.B) { h.res.versus[name].report(b) },
+				})
+			}
+		}
+		if n := h.plan.direct; n > 0 {
+			name := caseName("direct", n, gw.tls)
+			st = append(st, step{name: name,
+				run:    func(tb testing.TB) { d := h.measureDirect(tb, gw, n); h.res.direct[name] = &d },
+				report: func(b *testing.B) { h.res.direct[name].report(b) },
 			})
 		}
 	}
-	if n := h.plan.direct; n > 0 {
-		st = append(st, step{name: fmt.Sprintf("direct/uploads=%d", n),
-			run:    func(tb testing.TB) { d := h.measureDirect(tb, n); h.res.direct = &d },
-			report: func(b *testing.B) { h.res.direct.report(b) },
-		})
-	}
 	for _, sd := range h.sides {
-		st = append(st, step{name: sd.name + "/slow-clients", skip: sd.skip,
-			run:    func(tb testing.TB) { h.res.slow[sd.name] = h.measureSlow(tb, sd) },
-			report: func(b *testing.B) { h.res.slow[sd.name].report(b) },
+		st = append(st, step{name: sd.Name + "/slow-clients", skip: sd.Skip,
+			run:    func(tb testing.TB) { h.res.slow[sd.Name] = h.measureSlow(tb, sd) },
+			report: func(b *testing.B) { h.res.slow[sd.Name].report(b) },
 		})
 	}
 	return st
@@ -105,7 +107,7 @@ func (h *harness) steps() []step {
 // versitygw, and both with versitygw alone: the sub-benchmarks of steps.
 // Run it with -benchtime=1x (see the package documentation).
 func BenchmarkVersusTusd(b *testing.B) {
-	tusvault := findBinary(b, "tusvault", envTusvault, "build it with `make build`")
+	tusvault := FindBinary(b, "tusvault", EnvTusvault, "build it with `make build`")
 	h := newHarness(b, fullPlan(benchSize(b)), tusvault)
 	done := map[string]bool{}
 	for _, st := range h.steps() {
@@ -129,8 +131,9 @@ func BenchmarkVersusTusd(b *testing.B) {
 	summaryText = "\n" + h.res.summary()
 }
 
-// chartPath resolves a relative TUSVAULT_BENCH_CHART against the
-// repository root (go test runs in the package directory).
+// chartPath resolves a relative TUSVAULT_BENCH_CHART (or
+// TUSVAULT_BENCH_PROFILE) against the repository root (go test runs in
+// the package directory).
 func chartPath(tb testing.TB, p string) string {
 	if filepath.IsAbs(p) {
 		return p
@@ -165,9 +168,9 @@ func TestSmallRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("bench: the reduced run starts three servers; skipped with -short")
 	}
-	tusvault := os.Getenv(envTusvault)
+	tusvault := os.Getenv(EnvTusvault)
 	if tusvault == "" {
-		tusvault = buildTusvault(t)
+		tusvault = BuildTusvault(t)
 	}
 	h := newHarness(t, smallPlan, tusvault)
 	for _, st := range h.steps() {
@@ -193,8 +196,16 @@ func TestSmallRun(t *testing.T) {
 				name, len(m.Slow.Done), len(m.Fast.Done), len(m.Series), m.PeakRSS)
 		}
 	}
-	if d := h.res.direct; d == nil || d.MBps() <= 0 {
-		t.Errorf("direct ceiling: %+v", d)
+	if len(h.res.direct) != 2 {
+		t.Errorf("direct ceiling: %d measurements, want HTTP and HTTPS", len(h.res.direct))
+	}
+	for name, d := range h.res.direct {
+		if d.MBps() <= 0 {
+			t.Errorf("%s: %+v", name, d)
+		}
+	}
+	if len(h.res.versus) != 2*len(servers)*len(p.uploads) {
+		t.Errorf("%d versus measurements, want %d (HTTP and HTTPS)", len(h.res.versus), 2*len(servers)*len(p.uploads))
 	}
 	chart := filepath.Join(t.TempDir(), "rss.svg")
 	h.chart(t, chart)
@@ -203,7 +214,7 @@ func TestSmallRun(t *testing.T) {
 		t.Errorf("chart %s: %d bytes, %v; want an SVG document", chart, len(svg), err)
 	}
 	sum := h.res.summary()
-	for _, want := range []string{"tusvault/tusd", "Direct ceiling", "Slow clients"} {
+	for _, want := range []string{"tusvault/tusd", "Versus over HTTPS", "Direct ceiling over HTTPS", "Slow clients"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary lacks %q:\n%s", want, sum)
 		}

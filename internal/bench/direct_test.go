@@ -35,6 +35,7 @@ const directInFlight = 2
 // directMeasurement is the direct ceiling: the versus case's bytes sent
 // straight to versitygw as multipart uploads, no tus server in between.
 type directMeasurement struct {
+	Transport     string // HTTP or HTTPS
 	Uploads       int
 	Bytes         int64
 	Elapsed       time.Duration // from the first CreateMultipartUpload to the last Complete
@@ -52,25 +53,26 @@ func (d directMeasurement) MBps() float64 {
 }
 
 // measureDirect sends uploads objects of plan.size bytes at once to a
-// fresh bucket with the SDK, each a multipart upload of 10 MiB parts,
-// directInFlight at a time, from the same generator seeds as the versus
-// case; the SDK signs each part's SHA-256 as the servers' SDKs do over
-// plain HTTP. Every object is read back and checked afterwards.
-func (h *harness) measureDirect(tb testing.TB, uploads int) directMeasurement {
+// fresh bucket of gw with the SDK, each a multipart upload of 10 MiB
+// parts, directInFlight at a time, from the same generator seeds as the
+// versus case; the SDK signs each part's SHA-256 over plain HTTP and
+// sends UNSIGNED-PAYLOAD over HTTPS, as the servers' SDKs do. Every
+// object is read back and checked afterwards.
+func (h *harness) measureDirect(tb testing.TB, gw *gateway, uploads int) directMeasurement {
 	tb.Helper()
 	timer(tb, false)
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	bucket := h.s3.NewBucket(tb)
-	defer os.RemoveAll(filepath.Join(h.s3.Dir, bucket))
-	client := h.s3.Client() // path-style, checksums only where required
+	bucket := gw.NewBucket(tb)
+	defer os.RemoveAll(filepath.Join(gw.Dir, bucket))
+	client := gw.Client() // path-style, checksums only where required, the test CA
 	sums := make([][32]byte, uploads)
 
-	d := directMeasurement{Uploads: uploads, Bytes: int64(uploads) * h.plan.size}
+	d := directMeasurement{Transport: gw.transport(), Uploads: uploads, Bytes: int64(uploads) * h.plan.size}
 	flush()
 	clientCPU := cpuOf(os.Getpid())
 	timer(tb, true)
-	probe := loadgen.StartProbe(h.s3PID, slowSampleEvery)
+	probe := loadgen.StartProbe(gw.pid, slowSampleEvery)
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range uploads {
@@ -86,7 +88,7 @@ func (h *harness) measureDirect(tb testing.TB, uploads int) directMeasurement {
 	timer(tb, false)
 	d.ClientCPU = cpuOf(os.Getpid()) - clientCPU
 	if err != nil {
-		tb.Fatalf("direct: %v\nversitygw output:\n%s", err, h.s3.Output())
+		tb.Fatalf("direct: %v\nversitygw output:\n%s", err, gw.Output())
 	}
 	t := time.Now()
 	for i := range uploads {
@@ -101,7 +103,7 @@ func (h *harness) measureDirect(tb testing.TB, uploads int) directMeasurement {
 func objectKey(i int) string { return fmt.Sprintf("direct-%d.bin", i) }
 
 // putMultipart uploads what r yields as the object key in parts of
-// partSize bytes, directInFlight at a time, and returns its SHA-256. Each
+// PartSize bytes, directInFlight at a time, and returns its SHA-256. Each
 // part is read into a buffer first (directInFlight+1 buffers, so one fills
 // while the others are sent): over plain HTTP the SDK needs a seekable
 // body, as it hashes the payload for the signature. A failed upload is
@@ -120,7 +122,7 @@ func putMultipart(ctx context.Context, c *s3.Client, bucket, key string, r io.Re
 	}()
 	bufs := make(chan []byte, directInFlight+1)
 	for range cap(bufs) {
-		bufs <- make([]byte, partSize)
+		bufs <- make([]byte, PartSize)
 	}
 	h := sha256.New()
 	var parts []types.CompletedPart

@@ -2,11 +2,8 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,59 +11,48 @@ import (
 	"time"
 
 	"github.com/tusvault/tusvault/internal/loadgen"
-	"github.com/tusvault/tusvault/internal/s3server"
-	"github.com/tusvault/tusvault/internal/testenv"
-	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // Settings of both servers, and bounds of the harness.
 const (
-	defaultSize  = 512 << 20        // bytes per upload without TUSVAULT_BENCH_SIZE
-	partSize     = 10 << 20         // -s3-part-size of both servers
-	partUploads  = 4                // -s3-concurrent-part-uploads of both servers
-	runTimeout   = 20 * time.Minute // one server run: start, uploads, check
-	buildTimeout = 5 * time.Minute  // go build of the tusvault binary
+	defaultSize = 512 << 20        // bytes per upload without TUSVAULT_BENCH_SIZE
+	runTimeout  = 20 * time.Minute // one server run: start, uploads, check
 )
 
 // Environment variables read by the harness.
 const (
-	envSize     = "TUSVAULT_BENCH_SIZE"
-	envTusd     = "TUSVAULT_BENCH_TUSD"
-	envTusvault = "TUSVAULT_BENCH_TUSVAULT"
-	envChart    = "TUSVAULT_BENCH_CHART"
+	envSize    = "TUSVAULT_BENCH_SIZE"
+	envChart   = "TUSVAULT_BENCH_CHART"
+	envProfile = "TUSVAULT_BENCH_PROFILE"
 )
-
-// side is one of the servers compared.
-type side struct {
-	name string
-	bin  string
-	// skip, when not empty, is why this side cannot run.
-	skip string
-	// args returns the command line for a run against bucket, with dir as
-	// its scratch directory.
-	args func(h *harness, bucket, dir string) []string
-}
 
 // harness is the state shared by the measurements of one run.
 type harness struct {
 	plan    plan
-	sides   []side
-	s3      *s3server.Server
-	s3PID   int    // versitygw's process, 0 if not found
-	keyring string // tusvault's keyring file
+	sides   []Side
+	plain   *gateway // versitygw over plain HTTP
+	tls     *gateway // versitygw over HTTPS (nil unless plan.https)
+	keyring string   // tusvault's keyring file
+	profile string   // TUSVAULT_BENCH_PROFILE: where CPU profiles go ("": none)
 	res     results
 }
 
-// newHarness starts versitygw and writes the keyring for a run of p with
-// the tusvault binary at tusvault (and tusd from findBinary).
+// newHarness starts versitygw (twice with plan.https: plain and TLS) and
+// writes the keyring for a run of p with the tusvault binary at tusvault
+// (and tusd from FindBinary).
 func newHarness(tb testing.TB, p plan, tusvault string) *harness {
-	h := &harness{plan: p, sides: sides(tb, tusvault), s3: s3server.Start(tb), keyring: newKeyring(tb)}
-	h.s3PID = findPID(h.s3.Dir)
+	h := &harness{plan: p, sides: Sides(tb, tusvault), plain: startGateway(tb, false), keyring: NewKeyring(tb)}
+	if dir := os.Getenv(envProfile); dir != "" {
+		h.profile = chartPath(tb, dir) // relative to the repository root
+	}
+	if p.https {
+		h.tls = startGateway(tb, true)
+	}
 	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(),
-		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}}
+		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}, direct: map[string]*directMeasurement{}}
 	for _, sd := range h.sides {
-		if sd.skip != "" {
-			h.res.notes = append(h.res.notes, sd.name+" skipped: "+sd.skip)
+		if sd.Skip != "" {
+			h.res.notes = append(h.res.notes, sd.Name+" skipped: "+sd.Skip)
 		}
 	}
 	return h
@@ -78,6 +64,9 @@ func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 type measurement struct {
 	loadgen.Result
 	S3CPU, ClientCPU time.Duration
+	// Profile is the server's CPU by category, from its profiles over
+	// the uploads (nil without TUSVAULT_BENCH_PROFILE).
+	Profile cpuProfile
 }
 
 // findPID returns the process whose command line has arg as an argument
@@ -133,138 +122,19 @@ func benchSize(tb testing.TB) int64 {
 	return n
 }
 
-// findBinary returns $envVar or <repo>/bin/name, skipping tb with hint
-// when neither is an executable (failing it when CI is set).
-func findBinary(tb testing.TB, name, envVar, hint string) string {
+// serve starts sd's server against a fresh bucket of gw (StartSide),
+// with -expose-pprof when profiling, after flushing the earlier runs'
+// dirty pages, and waits plan.settle.
+func (h *harness) serve(ctx context.Context, tb testing.TB, sd Side, gw *gateway) *loadgen.Server {
 	tb.Helper()
-	p := os.Getenv(envVar)
-	if p == "" {
-		root, err := testenv.RepoRoot()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		p = filepath.Join(root, "bin", name)
-	}
-	if fi, err := os.Stat(p); err != nil || fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
-		msg := fmt.Sprintf("bench: no %s at %s; %s (or set %s)", name, p, hint, envVar)
-		if testenv.InCI() {
-			tb.Fatal(msg + " — CI must provide it")
-		}
-		summaryText = "\n" + tb.Name() + " skipped: " + msg + "\n" // shown without -v too
-		tb.Skip(msg)
-	}
-	return p
-}
-
-// buildTusvault builds cmd/tusvault into a temporary directory of tb and
-// returns its path: the reduced run measures the code in the tree, not a
-// bin/tusvault that may be stale.
-func buildTusvault(tb testing.TB) string {
-	tb.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(tb.TempDir(), "tusvault")
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool, "build", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault").CombinedOutput()
-	if err != nil {
-		tb.Fatalf("bench: building tusvault: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// hasS3Flags reports whether the tusvault binary at bin accepts -s3-bucket.
-func hasS3Flags(bin string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput()
-	return strings.Contains(string(out), "-s3-bucket")
-}
-
-// sides returns tusd (findBinary) and the tusvault binary at tusvault,
-// with their command lines.
-func sides(tb testing.TB, tusvault string) []side {
-	tusd := findBinary(tb, "tusd", envTusd, "install it with `make bench-tools` (go install github.com/tus/tusd/v2/cmd/tusd@v2.9.1)")
-	tv := side{name: "tusvault", bin: tusvault, args: func(h *harness, bucket, dir string) []string {
-		// Open uploads: the benchmark measures storage, not token checks.
-		return append(s3Args(h, bucket, dir), "-keyring", h.keyring, "-auth=none")
-	}}
-	if !hasS3Flags(tusvault) {
-		tv.skip = fmt.Sprintf("%s has no -s3-bucket flag yet: rebuild it with `make build` once cmd/tusvault has the S3 flags", tusvault)
-	}
-	return []side{
-		{name: "tusd", bin: tusd, args: s3Args},
-		tv,
-	}
-}
-
-// s3Args are the flags both servers share: loopback, a free port, the S3
-// settings and a scratch upload dir; -verbose=false on both, so neither
-// logs every request.
-func s3Args(h *harness, bucket, dir string) []string {
-	return []string{
-		"-host", "127.0.0.1", "-port", "0",
-		"-upload-dir", filepath.Join(dir, "uploads"),
-		"-s3-bucket", bucket, "-s3-endpoint", h.s3.Endpoint,
-		"-s3-part-size=" + strconv.Itoa(partSize),
-		"-s3-concurrent-part-uploads=" + strconv.Itoa(partUploads),
-		"-verbose=false",
-	}
-}
-
-// env is the environment of a server run: the versitygw credentials, and
-// nothing else from the AWS configuration of the machine: AWS_CA_BUNDLE
-// (set on some machines for their proxies) would make both SDKs parse a
-// CA bundle at startup, about 3 MiB of RSS, for an endpoint that is plain
-// HTTP. tusd buffers its parts in TMPDIR, here the run's scratch dir.
-func (h *harness) env(dir string) []string {
-	return []string{
-		"AWS_ACCESS_KEY_ID=" + h.s3.AccessKey,
-		"AWS_SECRET_ACCESS_KEY=" + h.s3.SecretKey,
-		"AWS_REGION=" + h.s3.Region,
-		"AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_CA_BUNDLE=",
-		"AWS_CONFIG_FILE=" + filepath.Join(dir, "no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "no-aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"TMPDIR=" + filepath.Join(dir, "tmp"),
-	}
-}
-
-// newKeyring writes a fresh keyring file for tusvault (with S3 it must
-// exist before the server starts).
-func newKeyring(tb testing.TB) string {
-	kr, err := crypt.NewKeyring()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := filepath.Join(tb.TempDir(), "keyring.json")
-	if err := kr.Save(p); err != nil {
-		tb.Fatal(err)
-	}
-	return p
-}
-
-// serve starts sd's server against a fresh bucket with a fresh scratch
-// dir and waits plan.settle. When tb ends the server is stopped and the
-// bucket's files are removed, to bound the disk used.
-func (h *harness) serve(ctx context.Context, tb testing.TB, sd side) *loadgen.Server {
-	tb.Helper()
-	bucket := h.s3.NewBucket(tb)
-	tb.Cleanup(func() { os.RemoveAll(filepath.Join(h.s3.Dir, bucket)) })
-	dir := tb.TempDir()
-	for _, d := range []string{"uploads", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			tb.Fatal(err)
+	if h.profile != "" {
+		args := sd.Args
+		sd.Args = func(endpoint, keyring, bucket, dir string) []string {
+			return append(args(endpoint, keyring, bucket, dir), "-expose-pprof")
 		}
 	}
 	flush()
-	srv, err := loadgen.StartServer(ctx, sd.bin, sd.args(h, bucket, dir), h.env(dir))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { srv.Stop() })
+	srv := StartSide(ctx, tb, gw.Server, sd, gw.Endpoint, h.keyring)
 	time.Sleep(h.plan.settle)
 	return srv
 }
@@ -275,9 +145,9 @@ func (h *harness) serve(ctx context.Context, tb testing.TB, sd side) *loadgen.Se
 func flush() { syscall.Sync() }
 
 // stop stops srv, logging (not failing on) an unclean exit.
-func stop(tb testing.TB, sd side, srv *loadgen.Server) {
+func stop(tb testing.TB, sd Side, srv *loadgen.Server) {
 	if err := srv.Stop(); err != nil {
-		tb.Logf("%s: stop: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Logf("%s: stop: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 	}
 }
 
@@ -293,27 +163,37 @@ func timer(tb testing.TB, on bool) {
 	}
 }
 
-// measure runs the versus case for one server: start, settle, the uploads
-// (the only timed part), the check of every download, stop.
-func (h *harness) measure(tb testing.TB, sd side, uploads int) measurement {
+// measure runs the versus case for one server on gw: start, settle, the
+// uploads (the only timed part, profiled with a profile directory), the
+// check of every download, stop. name is the case's step name.
+func (h *harness) measure(tb testing.TB, sd Side, gw *gateway, uploads int, name string) measurement {
 	tb.Helper()
 	timer(tb, false)
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	srv := h.serve(ctx, tb, sd)
-	s3CPU, clientCPU := cpuOf(h.s3PID), cpuOf(os.Getpid())
+	srv := h.serve(ctx, tb, sd, gw)
+	var prof *profiler
+	if h.profile != "" {
+		prof = startProfiler(srv.URL, h.profile, name)
+	}
+	s3CPU, clientCPU := cpuOf(gw.pid), cpuOf(os.Getpid())
 	timer(tb, true)
 	res, err := loadgen.Run(ctx, loadgen.Options{
 		Endpoint: srv.URL, PID: srv.PID, Uploads: uploads, Size: h.plan.size,
 	})
 	timer(tb, false)
-	m := measurement{Result: res, S3CPU: cpuOf(h.s3PID) - s3CPU, ClientCPU: cpuOf(os.Getpid()) - clientCPU}
+	m := measurement{Result: res, S3CPU: cpuOf(gw.pid) - s3CPU, ClientCPU: cpuOf(os.Getpid()) - clientCPU}
 	if err != nil {
-		tb.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Fatalf("%s: %v\nserver output:\n%s", sd.Name, err, srv.Output())
+	}
+	if prof != nil {
+		if m.Profile, err = prof.stop(); err != nil {
+			tb.Fatalf("%s: profile: %v", sd.Name, err)
+		}
 	}
 	t := time.Now()
 	if err := res.Verify(ctx); err != nil {
-		tb.Fatalf("%s: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Fatalf("%s: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 	}
 	m.VerifyElapsed = time.Since(t)
 	stop(tb, sd, srv)

@@ -39,16 +39,16 @@ func (m slowMeasurement) Bytes() int64 { return m.Slow.Bytes + m.Fast.Bytes }
 // slow clients start together, the fast uploads fastAfter later, and the
 // server's RSS is sampled over the whole of it. Every download is checked
 // afterwards.
-func (h *harness) measureSlow(tb testing.TB, sd side) slowMeasurement {
+func (h *harness) measureSlow(tb testing.TB, sd Side) slowMeasurement {
 	tb.Helper()
 	timer(tb, false)
 	sp := h.plan.slow
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	srv := h.serve(ctx, tb, sd)
+	srv := h.serve(ctx, tb, sd, h.plain)
 
 	var m slowMeasurement
-	s3CPU, clientCPU := cpuOf(h.s3PID), cpuOf(os.Getpid())
+	s3CPU, clientCPU := cpuOf(h.plain.pid), cpuOf(os.Getpid())
 	timer(tb, true)
 	probe := loadgen.StartProbe(srv.PID, slowSampleEvery)
 	start := time.Now()
@@ -69,13 +69,13 @@ func (h *harness) measureSlow(tb testing.TB, sd side) slowMeasurement {
 	m.Elapsed = time.Since(start)
 	m.Usage = probe.Stop()
 	timer(tb, false)
-	m.S3CPU, m.ClientCPU = cpuOf(h.s3PID)-s3CPU, cpuOf(os.Getpid())-clientCPU
+	m.S3CPU, m.ClientCPU = cpuOf(h.plain.pid)-s3CPU, cpuOf(os.Getpid())-clientCPU
 	if err != nil {
-		tb.Fatalf("%s: slow clients: %v\nserver output:\n%s", sd.name, err, srv.Output())
+		tb.Fatalf("%s: slow clients: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 	}
 	for _, r := range []loadgen.Result{m.Slow, m.Fast} {
 		if err := r.Verify(ctx); err != nil {
-			tb.Fatalf("%s: slow clients: %v\nserver output:\n%s", sd.name, err, srv.Output())
+			tb.Fatalf("%s: slow clients: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 		}
 	}
 	stop(tb, sd, srv)

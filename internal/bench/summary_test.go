@@ -11,11 +11,11 @@ import (
 // results are the measurements of one run, for the summary and the chart.
 type results struct {
 	plan    plan
-	started time.Time                  // UTC
-	load    string                     // /proc/loadavg at the start
-	versus  map[string]measurement     // by step name: "tusd/uploads=1"
-	slow    map[string]slowMeasurement // by server: "tusd"
-	direct  *directMeasurement
+	started time.Time                     // UTC
+	load    string                        // /proc/loadavg at the start
+	versus  map[string]measurement        // by step name: "tusd/uploads=1"
+	slow    map[string]slowMeasurement    // by server: "tusd"
+	direct  map[string]*directMeasurement // by step name: "direct/https-uploads=4"
 	notes   []string
 }
 
@@ -28,8 +28,11 @@ func (r *results) summary() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "One versitygw, one run, started %s UTC, load average %s.\n",
 		r.started.Format(time.DateTime), r.load)
-	r.versusTable(&sb)
-	r.directTable(&sb)
+	for _, tls := range r.transports() {
+		r.versusTable(&sb, tls)
+		r.directTable(&sb, tls)
+	}
+	r.profileTable(&sb)
 	r.slowTable(&sb)
 	for _, n := range r.notes {
 		sb.WriteString("\n" + n)
@@ -42,18 +45,34 @@ func table(sb *strings.Builder) *tabwriter.Writer {
 	return tabwriter.NewWriter(sb, 0, 0, 2, ' ', tabwriter.AlignRight)
 }
 
-func (r *results) versusTable(sb *strings.Builder) {
+// transports are the protocols to versitygw the run measured: plain HTTP
+// (false), and HTTPS (true) with plan.https.
+func (r *results) transports() []bool {
+	if r.plan.https {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+func transportName(tls bool) string {
+	if tls {
+		return "HTTPS"
+	}
+	return "HTTP"
+}
+
+func (r *results) versusTable(sb *strings.Builder, tls bool) {
 	p := r.plan
 	if len(p.uploads) == 0 {
 		return
 	}
-	fmt.Fprintf(sb, "\nVersus: %s %s of %s at once, each one PATCH:\n",
+	fmt.Fprintf(sb, "\nVersus over %s: %s %s of %s at once, each one PATCH:\n", transportName(tls),
 		joinInts(p.uploads), plural(p.uploads[len(p.uploads)-1], "upload"), sizeString(p.size))
 	tw := table(sb)
 	fmt.Fprintln(tw, "uploads\tserver\tMB/s\tpeak RSS MiB\tidle RSS MiB\tCPU s: server\tserver/GiB\tversitygw\tclient\tmachine busy %\tGET MB/s\t")
 	for _, n := range p.uploads {
 		for _, name := range servers {
-			m, ok := r.versus[fmt.Sprintf("%s/uploads=%d", name, n)]
+			m, ok := r.versus[caseName(name, n, tls)]
 			if !ok {
 				continue
 			}
@@ -69,27 +88,33 @@ func (r *results) versusTable(sb *strings.Builder) {
 	tw.Flush()
 	sb.WriteString("tusvault/tusd:\n")
 	tw = table(sb)
-	fmt.Fprintln(tw, "uploads\tMB/s\tpeak RSS\tserver CPU per GiB\t")
+	fmt.Fprintln(tw, "uploads\tMB/s\tpeak RSS\tserver CPU per GiB\tGET MB/s\t")
 	for _, n := range p.uploads {
-		d, ok1 := r.versus[fmt.Sprintf("tusd/uploads=%d", n)]
-		v, ok2 := r.versus[fmt.Sprintf("tusvault/uploads=%d", n)]
+		d, ok1 := r.versus[caseName("tusd", n, tls)]
+		v, ok2 := r.versus[caseName("tusvault", n, tls)]
 		if !ok1 || !ok2 {
-			fmt.Fprintf(tw, "%d\tn/a\tn/a\tn/a\t\n", n)
+			fmt.Fprintf(tw, "%d\tn/a\tn/a\tn/a\tn/a\t\n", n)
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", n, ratio(v.MBps(), d.MBps()),
-			ratio(float64(v.PeakRSS), float64(d.PeakRSS)), ratio(perGiB(v.CPU, v.Bytes), perGiB(d.CPU, d.Bytes)))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", n, ratio(v.MBps(), d.MBps()),
+			ratio(float64(v.PeakRSS), float64(d.PeakRSS)), ratio(perGiB(v.CPU, v.Bytes), perGiB(d.CPU, d.Bytes)),
+			ratio(d.VerifyElapsed.Seconds(), v.VerifyElapsed.Seconds()))
 	}
 	tw.Flush()
 }
 
-func (r *results) directTable(sb *strings.Builder) {
-	d := r.direct
+func (r *results) directTable(sb *strings.Builder, tls bool) {
+	var d *directMeasurement
+	for _, m := range r.direct {
+		if m.Transport == transportName(tls) {
+			d = m
+		}
+	}
 	if d == nil {
 		return
 	}
-	fmt.Fprintf(sb, "\nDirect ceiling: %d multipart %s of %s at once straight to versitygw (%s parts, %d in flight per upload):\n",
-		d.Uploads, plural(d.Uploads, "upload"), sizeString(r.plan.size), sizeString(partSize), directInFlight)
+	fmt.Fprintf(sb, "\nDirect ceiling over %s: %d multipart %s of %s at once straight to versitygw (%s parts, %d in flight per upload):\n",
+		d.Transport, d.Uploads, plural(d.Uploads, "upload"), sizeString(r.plan.size), sizeString(PartSize), directInFlight)
 	tw := table(sb)
 	fmt.Fprintln(tw, "MB/s\tversitygw CPU s\tversitygw CPU s/GiB\tclient CPU s\tmachine busy %\t")
 	fmt.Fprintf(tw, "%.1f\t%.1f\t%.2f\t%.1f\t%.0f\t\n", d.MBps(), d.S3.CPU.Seconds(), perGiB(d.S3.CPU, d.Bytes),
@@ -97,11 +122,49 @@ func (r *results) directTable(sb *strings.Builder) {
 	tw.Flush()
 	fmt.Fprintf(sb, "server / direct ceiling, MB/s of %d %s:", d.Uploads, plural(d.Uploads, "upload"))
 	for _, name := range servers {
-		if m, ok := r.versus[fmt.Sprintf("%s/uploads=%d", name, d.Uploads)]; ok {
+		if m, ok := r.versus[caseName(name, d.Uploads, tls)]; ok {
 			fmt.Fprintf(sb, " %s %s", name, ratio(m.MBps(), d.MBps()))
 		}
 	}
+	if m, ok := r.versus[caseName("tusvault", 1, tls)]; ok && d.Uploads != 1 {
+		fmt.Fprintf(sb, "; tusvault with 1 upload %s", ratio(m.MBps(), d.MBps()))
+	}
 	sb.WriteString("\n")
+}
+
+// profileTable is the server CPU per GiB by category of every profiled
+// versus case (TUSVAULT_BENCH_PROFILE), one column per case.
+func (r *results) profileTable(sb *strings.Builder) {
+	var names []string
+	for _, tls := range r.transports() {
+		for _, n := range r.plan.uploads {
+			for _, s := range servers {
+				if m, ok := r.versus[caseName(s, n, tls)]; ok && m.Profile != nil {
+					names = append(names, caseName(s, n, tls))
+				}
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(sb, "\nServer CPU s/GiB by category, from pprof CPU profiles (%d s slices) over the uploads:\n", profileSlice)
+	tw := tabwriter.NewWriter(sb, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "category\t%s\t\n", strings.Join(names, "\t"))
+	row := func(label string, value func(m measurement) float64) {
+		fmt.Fprintf(tw, "%s", label)
+		for _, name := range names {
+			m := r.versus[name]
+			fmt.Fprintf(tw, "\t%.2f", value(m)/(float64(m.Bytes)/(1<<30)))
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	for _, c := range profileCategories {
+		row(c, func(m measurement) float64 { return m.Profile[c] })
+	}
+	row("total sampled", func(m measurement) float64 { return m.Profile.total() })
+	row("server CPU (utime+stime)", func(m measurement) float64 { return m.CPU.Seconds() })
+	tw.Flush()
 }
 
 func (r *results) slowTable(sb *strings.Builder) {

@@ -89,6 +89,32 @@ func recognisable(seed uint64, text string, n int) []byte {
 
 // scanAtRest walks every file under the roots and reports plaintext and
 // name leaks. It returns the number of files and bytes scanned.
+// scanOpenFiles scans the files that process pid holds open under dir
+// (unlinked spool files too) for plaintext, and returns how many.
+func scanOpenFiles(t *testing.T, ix *plaintextIndex, pid int, dir string) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		p := fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())
+		if target, err := os.Readlink(p); err != nil || !strings.HasPrefix(target, dir+"/") {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if i, src := ix.find(b); i >= 0 {
+			t.Errorf("open spool file %s holds plaintext in clear: 16 bytes at offset %d equal %s", p, i, src)
+		}
+	}
+	return n
+}
+
 func scanAtRest(t *testing.T, ix *plaintextIndex, roots ...string) (files int, total int64) {
 	t.Helper()
 	needles := nameNeedles()
@@ -173,8 +199,16 @@ func TestNothingInClearAtRest(t *testing.T) {
 	if info := readInfo(t, dir, idHalf); info.Enc.TailLen == 0 && info.Offset%partSize != 0 {
 		t.Logf("note: half-done upload .info TailLen = 0 at offset %d", info.Offset)
 	}
-	if _, err := os.Stat(objPath(dir, idHalf, ".part")); err != nil {
+	if info := readInfo(t, dir, idHalf); len(info.Enc.Tail) != 1 {
+		t.Errorf("half-done upload: tail %+v, want one fragment", info.Enc.Tail)
+	} else if _, err := os.Stat(objPath(dir, idHalf, ".part."+info.Enc.Tail[0].Name)); err != nil {
 		t.Errorf("half-done upload: %v", err)
+	}
+	// The tail cache: the half-done upload's spool file, unlinked and
+	// open, holds its tail's ciphertext, never plaintext.
+	spool := filepath.Join(dir, ".tusvault", "spool")
+	if n := scanOpenFiles(t, ix, s.cmd.Process.Pid, spool); n != 1 {
+		t.Errorf("%d open spool files, want the half-done upload's cached tail", n)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keyring.json")); err != nil {
 		t.Errorf("keyring: %v", err)

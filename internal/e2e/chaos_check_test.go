@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // The counter checker. Every server of a chaos test logs each segment just
@@ -39,7 +41,13 @@ import (
 //	    of the test, the stored ciphertext at o is the encryption of the
 //	    client's last bytes for o under that segment;
 //	(d) nothing persisted goes unlogged: every segment in every .info of
-//	    the store, finished or not, is in the log.
+//	    the store, finished or not, is in the log;
+//	(e) the tail is where .info says: every fragment an unfinished .info
+//	    lists exists with its length, they add up to TailLen, and no tail
+//	    object (<id>.part, <id>.part.<name>) is left of a finished upload
+//	    or of one whose .info is gone. (Fragments a request stored and
+//	    never listed may stay while the upload is unfinished: the sweep,
+//	    the removal and the completion delete them.)
 
 // segRec is one line of a segment log.
 type segRec struct {
@@ -205,6 +213,7 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 		t.Fatal(err)
 	}
 	infos := map[string]*infoFile{}
+	tails := map[string][]tailObject{}
 	root := r.objDir()
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -213,6 +222,16 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && p != root {
 			return fs.SkipDir // .tusvault, versitygw's .sgwtmp
 		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if id, name, ok := strings.Cut(rel, ".part"); ok && !d.IsDir() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			tails[id] = append(tails[id], tailObject{strings.TrimPrefix(name, "."), fi.Size()})
+			return nil
+		}
 		if d.IsDir() || !strings.HasSuffix(p, ".info") {
 			return nil
 		}
@@ -220,12 +239,22 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(root, p)
-		infos[strings.TrimSuffix(filepath.ToSlash(rel), ".info")] = info
+		infos[strings.TrimSuffix(rel, ".info")] = info
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for id, info := range infos {
+		if info.Enc.Pages == 0 {
+			continue
+		}
+		paged, err := readPages(r, id, info)
+		if err != nil {
+			t.Errorf("(d) upload %s: %v", id, err)
+			continue
+		}
+		info.Enc.Segments = append(paged, info.Enc.Segments...)
 	}
 	n := 0
 	for id, recs := range logs {
@@ -249,7 +278,94 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 			t.Errorf("(d) upload %s has %d segments in .info and none in the segment log", id, len(info.Enc.Segments))
 		}
 	}
+	for id, objs := range tails {
+		if infos[id] == nil {
+			t.Errorf("(e) tail objects %v of upload %s, whose .info is gone", objs, id)
+		}
+	}
+	for id, info := range infos {
+		for _, p := range auditTail(info, tails[id]) {
+			t.Errorf("upload %s: %s", id, p)
+		}
+	}
 	return n
+}
+
+// tailObject is a tail object of an upload found in the store: name is
+// "" for <id>.part and the fragment's name for <id>.part.<name>.
+type tailObject struct {
+	name string
+	size int64
+}
+
+// auditTail checks (e) for one upload's .info and tail objects.
+func auditTail(info *infoFile, objs []tailObject) []string {
+	if len(info.Enc.Tag) > 0 {
+		if len(objs) > 0 {
+			return []string{fmt.Sprintf("(e) tail objects %v left of the finished upload", objs)}
+		}
+		return nil
+	}
+	if info.Enc.Layout != 2 {
+		return nil // layout 1: the tail is <id>.part
+	}
+	sizes := map[string]int64{}
+	for _, o := range objs {
+		sizes[o.name] = o.size
+	}
+	var bad []string
+	off := info.Enc.Committed
+	for _, f := range info.Enc.Tail {
+		if size, ok := sizes[f.Name]; !ok || size != f.Len || f.Off != off {
+			bad = append(bad, fmt.Sprintf("(e) fragment %+v at %d: object of %d bytes (found: %v)", f, off, size, ok))
+		}
+		off += f.Len
+	}
+	if off != info.Enc.Committed+info.Enc.TailLen {
+		bad = append(bad, fmt.Sprintf("(e) fragments end at %d, TailLen says %d", off, info.Enc.Committed+info.Enc.TailLen))
+	}
+	return bad
+}
+
+// readPages returns the segments in the pages of an unfinished upload in
+// the paged layout, opened and checked as FORMAT.md 5.1 says.
+func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
+	kr, err := crypt.LoadKeyring(r.keyringPath())
+	if err != nil {
+		return nil, err
+	}
+	kek, err := kr.KEK(info.Enc.Kid)
+	if err != nil {
+		return nil, err
+	}
+	dek, err := crypt.UnwrapDEK(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := crypt.DeriveSubkeys(dek)
+	if err != nil {
+		return nil, err
+	}
+	var segs []segment
+	var prev []byte
+	for n := 0; n < info.Enc.Pages; n++ {
+		page, err := os.ReadFile(objPath(r.objDir(), id, ".segs."+strconv.Itoa(n)))
+		if err != nil {
+			return nil, err
+		}
+		got, err := crypt.OpenPage(keys.State, info.ID, uint32(n), prev, page)
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", n, err)
+		}
+		for _, sg := range got {
+			segs = append(segs, segment{Off: sg.Off, IV: sg.IV})
+		}
+		prev = crypt.PageHash(page)
+	}
+	if string(prev) != string(info.Enc.PagesHash) || len(segs) != info.Enc.Paged {
+		return nil, fmt.Errorf("%d pages of %d segments do not match .info (%d segments)", info.Enc.Pages, len(segs), info.Enc.Paged)
+	}
+	return segs, nil
 }
 
 // The checker itself: it finds a reused IV, overlapping counters, a
@@ -295,6 +411,22 @@ func TestChaosCheckerCatches(t *testing.T) {
 		bad := auditUpload(tc.recs, size, tc.info)
 		if len(bad) == 0 || !strings.HasPrefix(bad[0], tc.want) {
 			t.Errorf("%s: got %v, want a %s finding", tc.name, bad, tc.want)
+		}
+	}
+	// (e): a finished upload with a tail object left; an unfinished one
+	// whose listed fragment is missing or of another length.
+	if bad := auditTail(finished(a), []tailObject{{"5-0123456789abcdef", 3}}); len(bad) == 0 || !strings.HasPrefix(bad[0], "(e)") {
+		t.Errorf("a finished upload with a fragment left: %v", bad)
+	}
+	open := &infoFile{Size: size, Offset: 30}
+	open.Enc.Layout, open.Enc.TailLen = 2, 30
+	open.Enc.Tail = []fragment{{Off: 0, Len: 30, Name: "0-0123456789abcdef"}}
+	if bad := auditTail(open, []tailObject{{"0-0123456789abcdef", 30}, {"0-fedcba9876543210", 7}}); len(bad) != 0 {
+		t.Errorf("an unfinished upload with its fragment and a stray one: %v", bad)
+	}
+	for _, objs := range [][]tailObject{nil, {{"0-0123456789abcdef", 29}}} {
+		if bad := auditTail(open, objs); len(bad) == 0 || !strings.HasPrefix(bad[0], "(e)") {
+			t.Errorf("listed fragment missing or short (%v): %v", objs, bad)
 		}
 	}
 	if err := registerIV(rec(0, iv(9, 9), "x:1"), "test"); err != nil {

@@ -22,9 +22,10 @@ import (
 // with a valid tag, and that no counter block was ever used twice. They run
 // the binary built with -tags failpoint (internal/failpoint), which reads:
 const (
-	envFailpoint    = "TUSVAULT_FAILPOINT"   // <stage>[:<n>][=kill|block]
-	envSegmentLog   = "TUSVAULT_SEGMENT_LOG" // every segment about to be persisted
-	failpointMarker = "TUSVAULT-FAILPOINT"   // starts the line printed at the armed stage
+	envFailpoint    = "TUSVAULT_FAILPOINT"    // <stage>[:<n>][=kill|block]
+	envSegmentLog   = "TUSVAULT_SEGMENT_LOG"  // every segment about to be persisted
+	envSegmentPage  = "TUSVAULT_SEGMENT_PAGE" // segments per segment page (store/pages_failpoint.go)
+	failpointMarker = "TUSVAULT-FAILPOINT"    // starts the line printed at the armed stage
 )
 
 // envChaos=long (make chaos) runs the long loops: 50 random trials and the
@@ -90,13 +91,23 @@ func (r *rig) objDir() string {
 	return r.dir
 }
 
+// keyringPath is the keyring of the rig's servers.
+func (r *rig) keyringPath() string {
+	if r.env != nil {
+		return r.env.keyring
+	}
+	return filepath.Join(r.dir, "keyring.json")
+}
+
 // spoolDir is the servers' spool (the default, under -upload-dir).
 func (r *rig) spoolDir() string { return filepath.Join(r.dir, ".tusvault", "spool") }
 
 // env is the environment of a rig process armed with failpoint fp ("":
 // none).
 func (r *rig) procEnv(fp string) []string {
-	env := []string{envSegmentLog + "=" + r.segLog}
+	// One segment a page: every part commit pages the segments it
+	// completes, so the trials cover the paged layout.
+	env := []string{envSegmentLog + "=" + r.segLog, envSegmentPage + "=1"}
 	if fp != "" {
 		env = append(env, envFailpoint+"="+fp)
 	}

@@ -14,12 +14,16 @@ import (
 // named by a failpoint, on the disk backend and on S3 (versitygw).
 //
 // The upload of every trial is 11 MiB + 123 bytes in two PATCHes: the
-// first (7 MiB + 5) stores part 1 and a tail of 2 MiB + 5; the second
-// copies the tail, stores part 2 and the final part 3, and completes. The
+// first (7 MiB + 5) stores part 1 and a tail fragment of 2 MiB + 5; the
+// second appends to the tail (cached, or read back from the fragment
+// after a restart), stores part 2, which absorbs the fragment, deletes
+// the fragment, stores the final part 3, and completes. The
 // stage and hit number choose where the server dies; after it restarted,
 // HEAD must report exactly the offset that stage leaves, the client sends
 // the rest (different bytes from there, as after a rollback), and the
 // upload must end byte-exact with a valid tag and pass the counter checker.
+// The servers page every segment they can (TUSVAULT_SEGMENT_PAGE=1), so
+// the commit of part 2 moves segment 0 into a segment page.
 // Two more trials kill a POST between its multipart upload and its first
 // .info (createTrial) and a DELETE before its .info goes (terminateTrial).
 
@@ -50,8 +54,11 @@ func stageCases(name string) []stageCase {
 		{fp: wire, after: 0},                                      // during UploadPart of part 1
 		{fp: "part-uploaded:1", after: 0},                         // part 1 stored, .info not committed
 		{fp: "part-uploaded:2", after: stagePatch1},               // part 2 stored, .info not committed
-		{fp: "tail:1", after: 5 * MiB},                            // during the tail's Put
-		{fp: "tail-stored:1", after: 5 * MiB},                     // tail stored, .info not committed
+		{fp: "tail:1", after: 5 * MiB},                            // during the tail fragment's Put
+		{fp: "tail-stored:1", after: 5 * MiB},                     // fragment stored, .info not committed
+		{fp: "segments-paged:1", after: stagePatch1},              // part 2 stored, segment 0 paged, .info not committed
+		{fp: "tail-absorbed:1", after: 10 * MiB},                  // part 2 holding the fragment committed, fragment not deleted
+		{fp: "part-uploaded:3", after: 10 * MiB},                  // the final part stored, .info (with a page) not committed
 		{fp: "complete-multipart:1", after: stageSize},            // before CompleteMultipartUpload
 		{fp: "disk-assemble:1", after: stageSize, diskOnly: true}, // parts concatenated, not renamed into place
 		{fp: "multipart-completed:1", after: stageSize},           // object assembled, .info has no tag yet
@@ -191,6 +198,8 @@ func stageTrial(t *testing.T, r *rig, tc stageCase, seed uint64) {
 	if off != tc.after {
 		t.Errorf("killed at %q: offset %d after the restart, want %d", mark, off, tc.after)
 	}
+	// The unfinished upload as the crash left it, pages included.
+	auditStore(t, r, map[string]int64{up.id: up.size})
 	if err := up.resume(ctx, c, s2, []int64{3*MiB + 1}, true, seed+1); err != nil {
 		t.Fatalf("resuming from %d: %v", off, err)
 	}

@@ -435,16 +435,28 @@ type infoFile struct {
 	SizeIsDeferred bool
 	Offset         int64
 	Enc            struct {
-		V         int
-		Alg       string
-		Kid       string
-		PartSize  int64
-		Segments  []segment
-		Committed int64
-		TailLen   int64
-		Seq       uint64
-		Tag       []byte
+		V          int
+		Alg        string
+		Kid        string
+		WrappedDEK []byte
+		PartSize   int64
+		Segments   []segment
+		Committed  int64
+		TailLen    int64
+		Tail       []fragment
+		Seq        uint64
+		Tag        []byte
+		// The layout 2 (store/segments.go, FORMAT.md 5.1).
+		Layout, Pages, Paged int
+		PagesHash            []byte
 	}
+}
+
+// fragment is one tail fragment of layout 2: Len bytes at Off in the
+// object <id>.part.<Name>.
+type fragment struct {
+	Off, Len int64
+	Name     string
 }
 
 type segment struct {

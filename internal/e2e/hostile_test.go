@@ -46,7 +46,9 @@ type hostileEnv struct {
 func startHostile(t *testing.T, ctx context.Context) *hostileEnv {
 	t.Helper()
 	dir := t.TempDir()
-	s := startServerAuth(t, dir, "-network-timeout", hostileTimeout.String(), "-request-completion-timeout", "1s")
+	// A short -tail-cache-ttl: a PATCH's cached tail (an open spool file)
+	// is gone within the wait of the open-files checks.
+	s := startServerAuth(t, dir, "-network-timeout", hostileTimeout.String(), "-request-completion-timeout", "1s", "-tail-cache-ttl", "1s")
 	home, guest := homeLinkLine.FindStringSubmatch(s.out.String()), guestLinkLine.FindStringSubmatch(s.out.String())
 	if home == nil || guest == nil {
 		t.Fatal("no startup links")

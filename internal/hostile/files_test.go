@@ -140,14 +140,14 @@ func (s *stack) restore(tb testing.TB, c changes) {
 }
 
 // filesOf reports whether rel is one of the stored files of upload id
-// with multipart id mpid: its object, .info, tail, metadata sidecar and
-// multipart parts.
+// with multipart id mpid: its object, .info, tail (fragments),
+// metadata sidecar and multipart parts.
 func filesOf(rel, id, mpid string) bool {
 	switch rel {
 	case id, id + ".info", id + ".part", ".tusvault/meta/" + id:
 		return true
 	}
-	return mpid != "" && strings.HasPrefix(rel, ".tusvault/multipart/"+mpid+"/")
+	return strings.HasPrefix(rel, id+".part.") || mpid != "" && strings.HasPrefix(rel, ".tusvault/multipart/"+mpid+"/")
 }
 
 func (s *stack) spoolFiles() []string {

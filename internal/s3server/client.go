@@ -18,17 +18,22 @@ func (s *Server) Credentials() aws.CredentialsProvider {
 }
 
 // Client returns an SDK client for the server (path-style addressing, root
-// credentials, checksums only where an operation requires them), for tests
-// that look at the bucket behind a backend's back.
+// credentials, checksums only where an operation requires them; with TLS,
+// trusting the server's certificate), for tests that look at the bucket
+// behind a backend's back.
 func (s *Server) Client() *s3.Client {
-	return s3.New(s3.Options{
+	o := s3.Options{
 		Region:                     s.Region,
 		BaseEndpoint:               aws.String(s.Endpoint),
 		UsePathStyle:               true,
 		Credentials:                s.Credentials(),
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-	})
+	}
+	if s.cert != nil {
+		o.HTTPClient = s.HTTPClient()
+	}
+	return s3.New(o)
 }
 
 // NewBucket creates a bucket with a fresh random name and returns the name.

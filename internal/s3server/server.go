@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,15 +26,19 @@ const (
 
 // Server is a running versitygw. Its fields are read-only.
 type Server struct {
-	Endpoint  string // http://127.0.0.1:PORT
+	Endpoint  string // http://127.0.0.1:PORT, or https:// with Options.TLS
 	Bucket    string // created fresh by Start
 	AccessKey string // root credentials, random per server
 	SecretKey string
 	Region    string
 	Dir       string // the posix root: bucket b, key k is the file Dir/b/k
+	// CAFile is the PEM file of the server's self-signed certificate, the
+	// one CA a client must trust (AWS_CA_BUNDLE); "" without TLS.
+	CAFile string
 
 	bin, sidecar string // how it was launched, for Up
 	addr         string
+	cert         *testCert // nil without TLS
 
 	cmd      *exec.Cmd
 	out      *tailBuffer
@@ -50,12 +53,27 @@ var (
 	errNoXattr   = errors.New("file system has no user xattrs")
 )
 
+// Options change how StartWith runs the server. Every field says its
+// default.
+type Options struct {
+	// TLS serves HTTPS only, with a self-signed certificate for 127.0.0.1
+	// made at start (Server.CAFile, Server.HTTPClient). Default false:
+	// plain HTTP.
+	TLS bool
+}
+
 // Start launches versitygw with its posix backend on a free loopback port,
 // waits until it answers and creates a fresh bucket. The server is stopped
 // when the test ends. If versitygw is not installed, Start skips the test
 // with an installation hint, or fails it when the CI environment variable
 // is set.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := findBinary()
 	if err != nil {
@@ -73,6 +91,12 @@ func Start(t testing.TB) *Server {
 	}
 	if err := os.Mkdir(s.Dir, 0o755); err != nil {
 		t.Fatalf("s3server: %v", err)
+	}
+	if o.TLS {
+		if s.cert, err = newTestCert(base); err != nil {
+			t.Fatalf("s3server: %v", err)
+		}
+		s.CAFile = s.cert.certFile
 	}
 	sidecar := ""
 	for try := 1; ; try++ {
@@ -115,7 +139,13 @@ func (s *Server) launch(bin, sidecar string) error {
 // launchAt starts versitygw on addr and waits until it answers HTTP.
 func (s *Server) launchAt(bin, sidecar, addr string) error {
 	s.bin, s.sidecar, s.addr = bin, sidecar, addr
-	args := []string{"--port", addr, "--region", s.Region, "--quiet", "posix"}
+	args := []string{"--port", addr, "--region", s.Region, "--quiet"}
+	scheme := "http://"
+	if s.cert != nil {
+		args = append(args, "--cert", s.cert.certFile, "--key", s.cert.keyFile)
+		scheme = "https://"
+	}
+	args = append(args, "posix")
 	if sidecar != "" {
 		args = append(args, "--sidecar", sidecar)
 	}
@@ -134,7 +164,7 @@ func (s *Server) launchAt(bin, sidecar, addr string) error {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
 	}()
-	s.Endpoint = "http://" + addr
+	s.Endpoint = scheme + addr
 	if err := s.waitReady(); err != nil {
 		s.terminate()
 		return err
@@ -145,7 +175,9 @@ func (s *Server) launchAt(bin, sidecar, addr string) error {
 // waitReady polls the endpoint until versitygw answers HTTP (an anonymous
 // request gets 403), the process exits or readyTimeout passes.
 func (s *Server) waitReady() error {
-	client := &http.Client{Timeout: time.Second}
+	client := s.HTTPClient()
+	client.Timeout = time.Second
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		select {

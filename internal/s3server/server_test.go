@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -241,5 +242,48 @@ func TestDownUp(t *testing.T) {
 	}
 	if err := srv.Up(); err == nil {
 		t.Error("Up of a running server succeeded")
+	}
+}
+
+// TestTLS starts a server over HTTPS: its client (which trusts the test
+// certificate) works, a client that trusts only the system's CAs is
+// refused, and plain HTTP gets no S3 answer on that port.
+func TestTLS(t *testing.T) {
+	srv := StartWith(t, Options{TLS: true})
+	if !strings.HasPrefix(srv.Endpoint, "https://127.0.0.1:") || srv.CAFile == "" {
+		t.Fatalf("Endpoint = %q, CAFile = %q; want https://127.0.0.1:PORT and a CA file", srv.Endpoint, srv.CAFile)
+	}
+	pemData, err := os.ReadFile(srv.CAFile)
+	if err != nil || !bytes.Contains(pemData, []byte("BEGIN CERTIFICATE")) {
+		t.Fatalf("CA file: %q, %v", pemData, err)
+	}
+	ctx := t.Context()
+	data := []byte("over TLS")
+	_, err = srv.Client().PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(srv.Bucket), Key: aws.String("k"), Body: bytes.NewReader(data),
+	})
+	if err != nil {
+		t.Fatalf("PutObject over TLS: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(srv.Dir, srv.Bucket, "k")); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("raw object = %q, %v; want %q", got, err, data)
+	}
+	if resp, err := http.Get(srv.Endpoint + "/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client without the test CA got an answer: %s", resp.Status)
+	}
+	if resp, err := http.Get("http://" + strings.TrimPrefix(srv.Endpoint, "https://") + "/"); err == nil {
+		defer resp.Body.Close()
+		if resp.Header.Get("Server") == "VERSITYGW" && resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP on the TLS port answered %s", resp.Status)
+		}
+	}
+	// Down and Up keep TLS and the certificate.
+	srv.Down()
+	if err := srv.Up(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(srv.Bucket), Key: aws.String("k")}); err != nil {
+		t.Errorf("HeadObject after Up: %v", err)
 	}
 }

@@ -34,6 +34,9 @@
 // equivalent; it is stored only as SealState output, bound to the upload id,
 // the committed offset and a sequence number. Client metadata is stored
 // only as SealMeta output. Both are nonce(12) ‖ AES-256-GCM ciphertext+tag.
+// The oldest segments of an unfinished upload are kept in pages sealed
+// by SealPage under the state subkey, each bound to the hash of the page
+// before it.
 //
 // Format v2 (docs/FORMAT-v2.md; not yet used by the store). Data is cut
 // into 64 KiB chunks with detached 16-byte tags, so every range can be

@@ -14,7 +14,10 @@ import (
 	"github.com/tusvault/tusvault/store"
 )
 
-var _ store.Backend = (*Backend)(nil)
+var (
+	_ store.Backend       = (*Backend)(nil)
+	_ store.PayloadHasher = (*Backend)(nil)
+)
 
 // api lists the SDK calls the backend makes (*s3.Client implements it).
 type api interface {
@@ -39,6 +42,9 @@ type Backend struct {
 	bucket string
 	prefix string
 	log    *slog.Logger
+	// signsPayloads: plain HTTP, where SigV4 signs a SHA-256 of every
+	// body (see payload.go).
+	signsPayloads bool
 }
 
 // New builds the S3 client described by cfg and checks that the bucket
@@ -53,7 +59,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{client: client, bucket: cfg.Bucket, prefix: cfg.ObjectPrefix, log: cfg.Logger}
+	b := &Backend{client: client, bucket: cfg.Bucket, prefix: cfg.ObjectPrefix, log: cfg.Logger, signsPayloads: signsPayloads(cfg)}
 	if err := b.checkBucket(ctx, cfg, region); err != nil {
 		return nil, err
 	}

@@ -31,9 +31,12 @@
 // # Bodies, checksums, retries
 //
 // Bodies are io.ReadSeekers (spooled part files), handed to the SDK as a
-// window of exactly the given size: over plain HTTP SigV4 hashes the
-// payload, and a retry seeks back to the start. Nothing is buffered in
-// memory. By default the SDK adds request checksums and validates response
+// window of exactly the given size; a retry seeks back to the start.
+// Nothing is buffered in memory. Over HTTPS the SDK sends them as
+// UNSIGNED-PAYLOAD and hashes nothing; over plain HTTP SigV4 signs the
+// payload's SHA-256: the backend is a store.PayloadHasher there, so the
+// store hashes each part while it spools it and UploadPart signs that
+// hash (payload.go) instead of the SDK reading the part once more. By default the SDK adds request checksums and validates response
 // checksums only where an operation requires them (Config.SDKChecksums),
 // because several S3-compatible services reject the checksum trailers the
 // SDK sends otherwise; the payload hash and TLS still protect the data.

@@ -52,7 +52,7 @@ func (b *Backend) UploadPart(ctx context.Context, key, multipartID string, num i
 		PartNumber:    aws.Int32(num),
 		Body:          w,
 		ContentLength: aws.Int64(size),
-	})
+	}, b.callOptions(body, size)...)
 	if err != nil {
 		return store.Part{}, fail(fmt.Sprintf("upload part %d of", num), key, err)
 	}

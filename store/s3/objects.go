@@ -29,7 +29,7 @@ func (b *Backend) Put(ctx context.Context, key string, body io.ReadSeeker, size 
 		Key:           b.key(key),
 		Body:          w,
 		ContentLength: aws.Int64(size),
-	})
+	}, b.callOptions(body, size)...)
 	if err != nil {
 		return fail("put", key, err)
 	}
