@@ -39,12 +39,17 @@ type CleanupReport struct {
 	// Pages counts segment pages deleted because their .info is gone or
 	// finished (a completion or removal cut short).
 	Pages int
+	// TagObjects counts the tag objects of format v2 deleted because
+	// their .info is gone, or because they lie past the last part of a
+	// finished upload.
+	TagObjects int
 }
 
 // Cleanup sweeps the store. It completes every upload whose bytes are all
 // committed but that was never completed, removes unfinished uploads whose
 // .info was last written before cutoff, aborts multipart uploads older
-// than cutoff that no .info names, and deletes orphaned tail objects.
+// than cutoff that no .info names, and deletes orphaned tail objects and
+// tag objects (format v2).
 //
 // It never destroys live data. An upload is completed or removed only
 // under its lock, taken with TryLock (an upload a request holds is left
@@ -52,7 +57,8 @@ type CleanupReport struct {
 // after its .info is read again under the lock. An upload whose .info
 // cannot be read is skipped and logged, and its multipart upload and tail
 // are kept. Removal deletes .info last, so one cut short is retried by the
-// next sweep. Finished uploads are never touched, and a data object is
+// next sweep. Finished uploads are never touched (but for tag objects past
+// their last part, which no read uses), and a data object is
 // never deleted without its .info: the object metadata keeps its wrapped
 // DEK, but the segment IVs and the tag live only in .info.
 func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, error) {
@@ -61,6 +67,7 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 	// tails are the tail objects by upload key.
 	tails := map[string][]ObjectInfo{}
 	pages := map[string][]string{}
+	tagObjs := map[string][]ObjectInfo{}
 	err := s.cfg.Backend.List(ctx, "", func(oi ObjectInfo) error {
 		if k, ok := strings.CutSuffix(oi.Key, infoSuffix); ok && validID(k) {
 			infos[k] = oi.ModTime
@@ -70,6 +77,8 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			tails[k] = append(tails[k], oi)
 		} else if k, ok := cutPageKey(oi.Key); ok && oi.ModTime.Before(cutoff) {
 			pages[k] = append(pages[k], oi.Key)
+		} else if k, _, ok := cutTagKey(oi.Key); ok {
+			tagObjs[k] = append(tagObjs[k], oi)
 		}
 		return nil
 	})
@@ -105,6 +114,9 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 		multiparts[u.info.MultipartID] = true
 		if u.info.Enc.Tag != nil {
 			finished[key] = true
+			n, err := s.deleteCounted(ctx, key, u.strayTagObjects(objectKeys(tagObjs[key])))
+			rep.TagObjects += n
+			errs = append(errs, err)
 		} else if u.completable() || infos[key].Before(cutoff) {
 			switch outcome, err := s.sweepUpload(ctx, key, cutoff); {
 			case err != nil:
@@ -145,6 +157,20 @@ func (s *Store) Cleanup(ctx context.Context, cutoff time.Time) (CleanupReport, e
 			s.cfg.Logger.InfoContext(ctx, "orphaned tail removed", "key", oi.Key)
 			rep.Tails++
 		}
+	}
+	for key, objs := range tagObjs {
+		if _, ok := infos[key]; ok {
+			continue
+		}
+		var old []string
+		for _, oi := range objs {
+			if oi.ModTime.Before(cutoff) {
+				old = append(old, oi.Key)
+			}
+		}
+		n, err := s.deleteCounted(ctx, key, old)
+		rep.TagObjects += n
+		errs = append(errs, err)
 	}
 	for key, names := range pages {
 		// A page of an unfinished upload (or of one whose .info could
@@ -251,6 +277,24 @@ func (s *Store) sweepTail(ctx context.Context, key string, objs []string) (int, 
 	}
 	s.cfg.Logger.InfoContext(ctx, "stray tail objects removed", "id", key, "objects", len(stray))
 	return len(stray), nil
+}
+
+// deleteCounted deletes keys, stray tag objects of the upload id, one by
+// one and returns how many are gone.
+func (s *Store) deleteCounted(ctx context.Context, id string, keys []string) (int, error) {
+	var errs []error
+	n := 0
+	for _, k := range keys {
+		if err := s.cfg.Backend.Delete(ctx, k); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		s.cfg.Logger.InfoContext(ctx, "stray tag objects removed", "id", id, "objects", n)
+	}
+	return n, errors.Join(errs...)
 }
 
 // objectKeys returns the keys of objs.

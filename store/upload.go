@@ -138,8 +138,8 @@ func (u *upload) Terminate(ctx context.Context) error {
 }
 
 // remove deletes the upload: the data object, the tail (<key>.part, the
-// fragments, listed or not, and the cached spool), the segment pages and
-// the multipart upload first and .info last, and .info only if the rest
+// fragments, listed or not, and the cached spool), the segment pages, the
+// tag objects and the multipart upload first and .info last, and .info only if the rest
 // is gone, so a removal cut short leaves an upload that a retry (or the
 // next sweep) removes, never ciphertext that nothing refers to.
 func (u *upload) remove(ctx context.Context) error {
@@ -152,7 +152,7 @@ func (u *upload) remove(ctx context.Context) error {
 		err = errors.Join(err, b.AbortMultipart(ctx, u.key, u.info.MultipartID))
 	}
 	// Every page, those a crash left uncounted included.
-	err = errors.Join(err, u.s.deleteAllPages(ctx, u.key))
+	err = errors.Join(err, u.s.deleteAllPages(ctx, u.key), u.s.deleteAllTagObjects(ctx, u.key))
 	if err != nil {
 		return err
 	}
