@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // Rewrap re-wraps the DEK of every upload whose .info names another kid
@@ -56,15 +54,15 @@ func (u *upload) rewrap(ctx context.Context, kid string, kek []byte) error {
 	if err != nil {
 		return err
 	}
-	dek, err := crypt.UnwrapDEK(old, e.WrappedDEK, u.info.ID, e.Kid)
+	dek, err := unwrapDEK(old, u.info)
 	if err != nil {
 		return err
 	}
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return err
 	}
-	wrapped, err := crypt.WrapDEK(kek, dek, u.info.ID, kid)
+	wrapped, err := wrapDEK(e.V, kek, dek, u.info.ID, kid)
 	if err != nil {
 		return err
 	}

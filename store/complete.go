@@ -117,6 +117,9 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
+	if u.info.Enc.v2() {
+		return false, errV2NotYet
+	}
 	start, pages := time.Now(), u.info.Enc.Pages
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
@@ -171,7 +174,7 @@ func (u *upload) completeOnce(ctx context.Context) error {
 		return err
 	}
 	failpoint.Hit("multipart-completed")
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,10 @@ type Config struct {
 	// pageLen replaces defaultPageLen in tests; negative writes the v1
 	// layout, never paging segments. Default defaultPageLen.
 	pageLen int
+	// formatV2 makes new uploads format v2 (v2info.go), which the store
+	// cannot write data to yet: for the tests of what it does implement.
+	// Default false: new uploads are v1.
+	formatV2 bool
 }
 
 func (c *Config) validate() error {

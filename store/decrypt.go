@@ -22,6 +22,9 @@ func (s *Store) Decrypt(ctx context.Context, id string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if u.info.Enc.v2() {
+		return fmt.Errorf("upload %s: %w", id, errV2NotYet)
+	}
 	if u.info.Enc.Tag == nil {
 		return fmt.Errorf("upload %s is not finished (offset %d of %d)", id, u.info.Offset, u.info.Size)
 	}

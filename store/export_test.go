@@ -13,6 +13,10 @@ import (
 // reach the part limit with small uploads.
 func SetMaxParts(c *Config, n int64) { c.maxParts = n }
 
+// SetFormatV2 makes the store built from c create its uploads in format
+// v2 (docs/FORMAT-v2.md), as far as the store implements it.
+func SetFormatV2(c *Config) { c.formatV2 = true }
+
 // SetPageLen sets how many segments a segment page holds for the store
 // built from c; negative makes it write the v1 layout, never paging.
 func SetPageLen(c *Config, n int) { c.pageLen = n }
@@ -43,7 +47,7 @@ func WriteLayout1Tail(s *Store, id string, off int64, plain []byte) error {
 	if u.info.Enc.Committed != off || u.info.Enc.TailLen != 0 || u.info.Enc.Pages != 0 {
 		return fmt.Errorf("WriteLayout1Tail at %d of %+v", off, u.info.Enc)
 	}
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return err
 	}
@@ -96,7 +100,7 @@ func ForgeHistory(ctx context.Context, s *Store, id string, n int) error {
 	if err != nil {
 		return err
 	}
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return err
 	}

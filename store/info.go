@@ -41,11 +41,19 @@ type encInfo struct {
 	// Committed + TailLen.
 	TailLen int64
 	// Tail lists the tail's fragments in offset order (layout 2 only).
-	Tail     []fragment `json:",omitempty"`
-	Seq      uint64
-	MacState []byte
+	Tail []fragment `json:",omitempty"`
+	Seq  uint64
+	// MacState is the sealed running MAC of format v1 (none in v2).
+	MacState []byte `json:",omitempty"`
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
+	// Format v2 only (docs/FORMAT-v2.md, section 11): TagState is the
+	// sealed running digest of the committed chunk tags (unfinished
+	// uploads), TailTags the tags of the tail's chunks, TagsSHA256 the
+	// digest of all chunk tags (finished uploads).
+	TagState   []byte `json:",omitempty"`
+	TailTags   []byte `json:",omitempty"`
+	TagsSHA256 []byte `json:",omitempty"`
 	// Layout is the layout of an unfinished upload's objects: 0 (absent)
 	// for v1, every segment in .info, the tail in <key>.part and the
 	// sealed MAC state over Committed bytes; layout2 when the oldest
@@ -150,9 +158,10 @@ const maxSegments = 100000
 // check rejects a .info this version cannot handle.
 func (info *infoFile) check() error {
 	e := &info.Enc
+	if err := e.checkFormat(info.Offset); err != nil {
+		return err
+	}
 	switch {
-	case e.V != crypt.Version || e.Alg != crypt.Alg:
-		return fmt.Errorf("unsupported format %d/%q", e.V, e.Alg)
 	case e.PartSize < minPartSize:
 		return errors.New("info has an invalid part size")
 	case e.Committed < 0 || e.TailLen < 0 || info.Offset != e.Committed+e.TailLen:

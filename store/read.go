@@ -43,6 +43,9 @@ func (u *upload) finished(ctx context.Context) error {
 // decrypted without authentication (format v1 has no chunk tags).
 func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
+	if u.info.Enc.v2() {
+		return u.s.internal(ctx, "serve", u.info.ID, errV2NotYet)
+	}
 	if err := u.finished(ctx); err != nil {
 		return u.s.internal(ctx, "serve", u.info.ID, err)
 	}

@@ -130,7 +130,7 @@ func (u *upload) pageOut(ctx context.Context, next *infoFile) error {
 	}
 	done := 0
 	for ; final-done >= pageLen; done += pageLen {
-		page, hash, err := crypt.SealPage(u.keys.State, next.ID, uint32(e.Pages), e.PagesHash, e.Segments[done:done+pageLen])
+		page, hash, err := crypt.SealPage(u.stateKey(), next.ID, uint32(e.Pages), e.PagesHash, e.Segments[done:done+pageLen])
 		if err != nil {
 			return err
 		}
@@ -171,7 +171,7 @@ func (u *upload) allSegments(ctx context.Context) ([]crypt.Segment, error) {
 	segs := make([]crypt.Segment, 0, e.segmentCount())
 	var prev []byte
 	for n, page := range pages {
-		got, err := crypt.OpenPage(u.keys.State, u.info.ID, uint32(n), prev, page)
+		got, err := crypt.OpenPage(u.stateKey(), u.info.ID, uint32(n), prev, page)
 		if err != nil {
 			return nil, fmt.Errorf("segment page %d: %w", n, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -127,11 +128,15 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 	if err != nil {
 		return nil, err
 	}
-	wrapped, err := crypt.WrapDEK(kek, dek, fi.ID, kid)
+	v, alg := crypt.Version, crypt.Alg
+	if s.cfg.formatV2 {
+		v, alg = crypt.V2Version, crypt.V2Alg
+	}
+	wrapped, err := wrapDEK(v, kek, dek, fi.ID, kid)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := crypt.DeriveSubkeys(dek)
+	keys, err := deriveKeys(v, dek)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +148,7 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 	if err != nil {
 		return nil, err
 	}
-	sealedMeta, err := crypt.SealMeta(keys.Meta, metaJSON, fi.ID)
+	sealedMeta, err := crypt.SealMeta(keys.metaKey(v), metaJSON, fi.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -163,16 +168,16 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		ID: fi.ID, Size: fi.Size, SizeIsDeferred: fi.SizeIsDeferred,
 		Storage: storage,
 		Enc: encInfo{
-			V: crypt.Version, Alg: crypt.Alg, Kid: kid, WrappedDEK: wrapped,
+			V: v, Alg: alg, Kid: kid, WrappedDEK: wrapped,
 			PartSize: partSize, Segments: []crypt.Segment{}, Meta: sealedMeta,
 		},
 	}
-	if s.cfg.pageLen > 0 { // (not the v1 writer of the tests)
+	if s.cfg.pageLen > 0 || v == crypt.V2Version { // (not the v1 writer of the tests)
 		info.Enc.Layout = layout2
 	}
 	if fi.SizeIsDeferred || fi.Size > 0 {
 		info.MultipartID, err = s.cfg.Backend.CreateMultipart(ctx, key, map[string]string{
-			"tusvault-format":      "1",
+			"tusvault-format":      strconv.Itoa(v),
 			"tusvault-kid":         kid,
 			"tusvault-wrapped-dek": encodeB64(wrapped),
 		})
@@ -181,8 +186,8 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		}
 		failpoint.Hit("multipart-created")
 	}
-	up := &upload{s: s, key: key, info: info, keys: keys, meta: meta}
-	state, err := crypt.NewMAC(keys.MAC).State()
+	up := &upload{s: s, key: key, info: info, uploadKeys: keys, meta: meta}
+	state, err := keys.initialState(v)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +255,7 @@ func (s *Store) load(ctx context.Context, key string) (*upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	metaJSON, err := crypt.OpenMeta(keys.Meta, info.Enc.Meta, info.ID)
+	metaJSON, err := crypt.OpenMeta(keys.metaKey(info.Enc.V), info.Enc.Meta, info.ID)
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
@@ -258,27 +263,27 @@ func (s *Store) load(ctx context.Context, key string) (*upload, error) {
 	if err := json.Unmarshal(metaJSON, &meta); err != nil {
 		return nil, fmt.Errorf("decode metadata: %w", err)
 	}
-	return &upload{s: s, key: key, info: info, raw: raw, keys: keys, meta: meta}, nil
+	return &upload{s: s, key: key, info: info, raw: raw, uploadKeys: keys, meta: meta}, nil
 }
 
-// unwrap recovers an upload's subkeys through the keyring.
-func (s *Store) unwrap(info *infoFile) (crypt.Subkeys, error) {
+// unwrap recovers an upload's subkeys, of its format, through the keyring.
+func (s *Store) unwrap(info *infoFile) (uploadKeys, error) {
 	kek, err := s.cfg.Keyring.KEK(info.Enc.Kid)
 	if errors.Is(err, crypt.ErrUnknownKid) {
 		kid := info.Enc.Kid
 		if !crypt.ValidKid(kid) {
 			kid = fmt.Sprintf("(invalid id of %d bytes)", len(kid))
 		}
-		return crypt.Subkeys{}, &missingKeyError{kid: kid, err: err}
+		return uploadKeys{}, &missingKeyError{kid: kid, err: err}
 	}
 	if err != nil {
-		return crypt.Subkeys{}, err
+		return uploadKeys{}, err
 	}
-	dek, err := crypt.UnwrapDEK(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
+	dek, err := unwrapDEK(kek, info)
 	if err != nil {
-		return crypt.Subkeys{}, fmt.Errorf("unwrap dek: %w", err)
+		return uploadKeys{}, fmt.Errorf("unwrap dek: %w", err)
 	}
-	return crypt.DeriveSubkeys(dek)
+	return deriveKeys(info.Enc.V, dek)
 }
 
 // AsTerminatableUpload implements handler.TerminaterDataStore.

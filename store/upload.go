@@ -5,13 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/tusvault/tusvault/internal/failpoint"
-	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // upload is one request's view of an upload: its .info and unsealed keys.
@@ -21,8 +19,8 @@ type upload struct {
 	key  string
 	info *infoFile
 	// raw is .info as loaded or last stored; info always describes it.
-	raw  []byte
-	keys crypt.Subkeys
+	raw []byte
+	uploadKeys
 	meta handler.MetaData
 }
 
@@ -48,11 +46,12 @@ func (u *upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 }
 
 // update stores a changed .info: change edits a copy of the current one,
-// which gets a fresh Seq, the MAC state resealed under it and Offset =
+// which gets a fresh Seq, the running state resealed under it and Offset =
 // Committed + TailLen, and becomes u.info only once it is stored. So u.info
 // always says what the backend holds, even after a failed write. state is
-// the MAC state over exactly the new macCovers() bytes: Committed in
-// layout 1, Offset in layout 2.
+// the running state of the upload's format (sealState): in v1 the MAC
+// state over exactly the new macCovers() bytes, Committed in layout 1 and
+// Offset in layout 2; in v2 the tag state over Committed.
 func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile)) error {
 	// A shallow copy: change replaces fields, never edits the maps and
 	// byte slices it shares with u.info; the segments are copied since
@@ -68,9 +67,7 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	e := &next.Enc
 	e.Seq++
 	next.Offset = e.Committed + e.TailLen
-	var err error
-	e.MacState, err = crypt.SealState(u.keys.State, state, next.ID, e.macCovers(), e.Seq)
-	if err != nil {
+	if err := u.sealState(&next, state); err != nil {
 		return err
 	}
 	raw, err := next.encode()
@@ -82,17 +79,6 @@ func (u *upload) update(ctx context.Context, state []byte, change func(*infoFile
 	}
 	*u.info, u.raw = next, raw
 	return nil
-}
-
-// macState unseals the running MAC state, which covers Enc.macCovers()
-// bytes.
-func (u *upload) macState() ([]byte, error) {
-	e := &u.info.Enc
-	state, err := crypt.OpenState(u.keys.State, e.MacState, u.info.ID, e.macCovers(), e.Seq)
-	if err != nil {
-		return nil, fmt.Errorf("open mac state: %w", err)
-	}
-	return state, nil
 }
 
 // restore writes back orig, the .info bytes loaded before this request,
@@ -115,7 +101,7 @@ func (u *upload) DeclareLength(ctx context.Context, length int64) error {
 	if limit := u.info.Enc.PartSize * u.s.cfg.maxParts; length > limit {
 		return errTooLarge(limit)
 	}
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return u.s.internal(ctx, "declare-length", u.info.ID, err)
 	}

@@ -57,13 +57,16 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if offset != info.Offset {
 		return 0, handler.ErrMismatchOffset
 	}
+	if info.Enc.v2() {
+		return 0, errV2NotYet
+	}
 	if info.Enc.segmentCount() >= maxSegments {
 		return 0, errTooManyPatches
 	}
 	orig := u.raw
 	// Read now: u.info is written by the part goroutines from here on.
 	deferred, size := info.SizeIsDeferred, info.Size
-	state, err := u.macState()
+	state, err := u.runningState()
 	if err != nil {
 		return 0, err
 	}
