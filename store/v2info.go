@@ -113,7 +113,7 @@ func (k *uploadKeys) metaKey(v int) []byte {
 // section 9).
 func (k *uploadKeys) initialState(v int) ([]byte, error) {
 	if v == crypt.V2Version {
-		return sha256.New().(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
+		return newTagDigest().state()
 	}
 	return crypt.NewMAC(k.keys.MAC).State()
 }
