@@ -1,0 +1,104 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
+// chunkSealer is the chunk assembler of format v2's write path
+// (docs/FORMAT-v2.md, sections 7 and 16.2, step 3): it takes one
+// request's plaintext, from the upload's offset on, cuts it at absolute
+// chunk boundaries and seals each chunk under the request's segment as
+// soon as it is complete, or at the end of the request, handing the new
+// ciphertext and the chunk's tag to emit. The first chunk may start with
+// a stored prefix (the ciphertext earlier requests wrote, with its interim
+// tag), which crypt.ChunkCipher.SealChunk verifies before sealing over
+// it. Plaintext lives only in its buffer, which SealChunk encrypts in
+// place. The part writer does not use it yet.
+type chunkSealer struct {
+	c *crypt.ChunkCipher
+	// buf holds the chunk being filled: fill bytes, the first prefix of
+	// them stored ciphertext, the rest new plaintext.
+	buf          []byte
+	i            int64
+	fill, prefix int
+	prefixTag    []byte
+	// size is the upload's length, or -1 while it is deferred.
+	size int64
+	// emit receives the ciphertext of the new bytes of each sealed chunk
+	// and its tag; both are only valid during the call.
+	emit func(ct, tag []byte) error
+}
+
+// newChunkSealer starts at offset off, with c over the upload's segments
+// (the request's own included, starting at off). prefix is the stored
+// ciphertext of chunk ChunkIndex(off) before off, prefixTag its tag.
+func newChunkSealer(c *crypt.ChunkCipher, off, size int64, prefix, prefixTag []byte, emit func(ct, tag []byte) error) (*chunkSealer, error) {
+	i := crypt.ChunkIndex(off)
+	if int64(len(prefix)) != off-crypt.ChunkStart(i) {
+		return nil, errors.New("the stored prefix does not end at the request's offset")
+	}
+	buf := make([]byte, crypt.ChunkSize, crypt.ChunkSize+crypt.ChunkTagSize)
+	n := copy(buf, prefix)
+	return &chunkSealer{c: c, buf: buf, i: i, fill: n, prefix: n, prefixTag: prefixTag, size: size, emit: emit}, nil
+}
+
+// chunkLen is how long the current chunk will be: ChunkSize, or less for
+// the upload's last chunk.
+func (s *chunkSealer) chunkLen() int {
+	if s.size < 0 {
+		return crypt.ChunkSize
+	}
+	return int(min(crypt.ChunkSize, s.size-crypt.ChunkStart(s.i)))
+}
+
+// Write takes plaintext, sealing every chunk it completes. Bytes past a
+// known size are refused.
+func (s *chunkSealer) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		end := s.chunkLen()
+		if end <= s.fill {
+			return n, errors.New("bytes past the upload's length")
+		}
+		k := copy(s.buf[s.fill:end], p)
+		s.fill += k
+		n += k
+		p = p[k:]
+		if s.fill == end {
+			if err := s.seal(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// Close seals the chunk the request ends in, at its length: an interim
+// tag, or the final one if the upload ends there.
+func (s *chunkSealer) Close() error {
+	if s.fill == s.prefix {
+		return nil
+	}
+	return s.seal()
+}
+
+// seal seals the current chunk at its fill and moves to the next one.
+func (s *chunkSealer) seal() error {
+	final := s.size >= 0 && crypt.ChunkStart(s.i)+int64(s.fill) == s.size
+	sealed, err := s.c.SealChunk(s.buf[:s.fill], s.i, s.prefix, final, s.prefixTag)
+	if err != nil {
+		return err
+	}
+	if err := s.emit(sealed[s.prefix:s.fill], sealed[s.fill:]); err != nil {
+		return err
+	}
+	if s.fill < crypt.ChunkSize {
+		// The request or the upload ends in this chunk: nothing follows.
+		s.prefix = s.fill
+		return nil
+	}
+	s.i, s.fill, s.prefix, s.prefixTag = s.i+1, 0, 0, nil
+	return nil
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tusvault/tusvault/store/crypt"
+)
+
+// chunkRequest runs one request's plaintext through a chunkSealer in
+// writes of the given sizes (cycled), appending the ciphertext to ct and
+// the tags to tags the way the part writer will: a chunk's new
+// ciphertext, and its tag replacing the interim tag of a chunk it
+// completes.
+func chunkRequest(t *testing.T, kChunk []byte, id string, segs []crypt.Segment, size int64, ct, tags, plain []byte, writes []int) ([]byte, []byte, error) {
+	t.Helper()
+	c, err := crypt.NewChunkCipher(kChunk, id, segs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := int64(len(ct))
+	i := crypt.ChunkIndex(off)
+	var prefixTag []byte
+	if off > crypt.ChunkStart(i) {
+		prefixTag = tags[len(tags)-crypt.ChunkTagSize:]
+	}
+	tags = tags[:i*crypt.ChunkTagSize] // the interim tag is replaced
+	s, err := newChunkSealer(c, off, size, ct[crypt.ChunkStart(i):], prefixTag, func(b, tag []byte) error {
+		ct, tags = append(ct, b...), append(tags, tag...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; len(plain) > 0; k++ {
+		n := min(writes[k%len(writes)], len(plain))
+		if _, err := s.Write(plain[:n]); err != nil {
+			return nil, nil, err
+		}
+		plain = plain[n:]
+	}
+	return ct, tags, s.Close()
+}
+
+// Requests that end anywhere, in writes of any size, give chunks that
+// open to the plaintext, the last as final; a request completing a chunk
+// verifies its stored prefix first; bytes past the length are refused.
+func TestChunkSealer(t *testing.T) {
+	dek, _ := crypt.NewDEK()
+	keys, err := crypt.DeriveSubkeysV2(dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "chunks"
+	rng := rand.New(rand.NewPCG(1, 2))
+	plain := make([]byte, 3*crypt.ChunkSize+1234)
+	for i := range plain {
+		plain[i] = byte(rng.Uint32())
+	}
+	size := int64(len(plain))
+	for _, tc := range []struct {
+		name   string
+		ends   []int // where each request ends
+		writes []int
+	}{
+		{"one request", []int{len(plain)}, []int{16 << 10}},
+		{"mid-chunk", []int{100000, len(plain)}, []int{1, 7, 65535, 4096}},
+		{"a chunk over three requests", []int{70000, 70001, 120000, len(plain)}, []int{65537}},
+		{"chunk boundaries", []int{crypt.ChunkSize, 2 * crypt.ChunkSize, len(plain)}, []int{1000}},
+	} {
+		var segs []crypt.Segment
+		var ct, tags []byte
+		for _, end := range tc.ends {
+			iv, _ := crypt.NewIV()
+			segs = crypt.AppendSegment(segs, int64(len(ct)), iv)
+			ct, tags, err = chunkRequest(t, keys.Chunk, id, segs, size, ct, tags, plain[len(ct):end], tc.writes)
+			if err != nil {
+				t.Fatalf("%s: request to %d: %v", tc.name, end, err)
+			}
+		}
+		if len(ct) != len(plain) || int64(len(tags)) != crypt.ChunkCount(size)*crypt.ChunkTagSize {
+			t.Fatalf("%s: %d bytes and %d tags", tc.name, len(ct), len(tags)/crypt.ChunkTagSize)
+		}
+		c, err := crypt.NewChunkCipher(keys.Chunk, id, segs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.OpenRange(bytes.NewReader(ct), bytes.NewReader(tags), 0, size, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := out.ReadFrom(got); err != nil || !bytes.Equal(out.Bytes(), plain) {
+			t.Fatalf("%s: the chunks do not open to the plaintext: %v", tc.name, err)
+		}
+	}
+
+	// A stored prefix altered before a request completes its chunk.
+	iv, _ := crypt.NewIV()
+	segs := crypt.AppendSegment(nil, 0, iv)
+	ct, tags, err := chunkRequest(t, keys.Chunk, id, segs, size, nil, nil, plain[:100000], []int{4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct[crypt.ChunkSize+5] ^= 1
+	iv2, _ := crypt.NewIV()
+	segs = crypt.AppendSegment(segs, int64(len(ct)), iv2)
+	if _, _, err := chunkRequest(t, keys.Chunk, id, segs, size, ct, tags, plain[100000:], []int{4096}); !errors.Is(err, crypt.ErrAuth) {
+		t.Fatalf("completing a chunk over an altered prefix: %v, want ErrAuth", err)
+	}
+
+	// Past the upload's length.
+	c, _ := crypt.NewChunkCipher(keys.Chunk, id, crypt.AppendSegment(nil, 0, iv))
+	s, err := newChunkSealer(c, 0, 10, nil, nil, func(_, _ []byte) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Write(make([]byte, 11)); err == nil || n != 10 {
+		t.Fatalf("11 bytes into an upload of 10: %d, %v", n, err)
+	}
+	if _, err := newChunkSealer(c, 5, 10, nil, nil, nil); err == nil {
+		t.Fatal("a sealer at offset 5 without its stored prefix")
+	}
+}
