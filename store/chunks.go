@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"io"
+	"slices"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -15,7 +17,7 @@ import (
 // a stored prefix (the ciphertext earlier requests wrote, with its interim
 // tag), which crypt.ChunkCipher.SealChunk verifies before sealing over
 // it. Plaintext lives only in its buffer, which SealChunk encrypts in
-// place. The part writer does not use it yet.
+// place. partWriter.sealFrom drives it.
 type chunkSealer struct {
 	c *crypt.ChunkCipher
 	// buf holds the chunk being filled: fill bytes, the first prefix of
@@ -101,4 +103,88 @@ func (s *chunkSealer) seal() error {
 	}
 	s.i, s.fill, s.prefix, s.prefixTag = s.i+1, 0, 0, nil
 	return nil
+}
+
+// sealFrom is encryptFrom for format v2: it reads src to its end into a
+// chunkSealer from offset, whose chunks go into parts as they are
+// sealed, their tags into w.tags (a completed chunk's replacing its
+// interim tag). The stored prefix of the first chunk is in the spool,
+// which copyTail started with the tail. It returns the plaintext bytes
+// taken; an error reading src ends the body like io.EOF.
+func (w *partWriter) sealFrom(src io.Reader, offset int64) (int64, error) {
+	committed := (w.num - 1) * w.partSize
+	start := crypt.ChunkStart(crypt.ChunkIndex(offset))
+	prefix := make([]byte, offset-start)
+	if _, err := w.spoolAt(prefix, start-committed); err != nil {
+		return 0, err
+	}
+	var prefixTag []byte
+	if len(prefix) > 0 {
+		if len(w.tags) < crypt.ChunkTagSize {
+			return 0, errors.New("the tail has no tag for its last chunk")
+		}
+		prefixTag = slices.Clone(w.tags[len(w.tags)-crypt.ChunkTagSize:])
+	}
+	replace := len(prefix) > 0
+	s, err := newChunkSealer(w.chunks, offset, w.size, prefix, prefixTag, func(ct, tag []byte) error {
+		if replace {
+			w.tags, replace = w.tags[:len(w.tags)-crypt.ChunkTagSize], false
+		}
+		w.tags = append(w.tags, tag...)
+		return w.write(ct)
+	})
+	if err != nil {
+		return 0, err
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	var n int64
+	for {
+		k, rerr := src.Read(*bp)
+		if k > 0 {
+			if _, err := s.Write((*bp)[:k]); err != nil {
+				return n, err
+			}
+			w.u.s.stats.EncryptedBytes.Add(int64(k))
+			n += int64(k)
+		}
+		if rerr != nil {
+			return n, s.Close()
+		}
+	}
+}
+
+// resealLast re-seals the spool's last chunk, the upload's, as final:
+// for a length declared by a request without data after data that ended
+// in the tail (docs/FORMAT-v2.md, section 7.4). Its stored bytes are
+// verified against their tag first.
+func (w *partWriter) resealLast() error {
+	i := crypt.ChunkIndex(w.size - 1)
+	buf := make([]byte, w.size-crypt.ChunkStart(i), crypt.ChunkSize+crypt.ChunkTagSize)
+	if _, err := w.spoolAt(buf, crypt.ChunkStart(i)-(w.num-1)*w.partSize); err != nil {
+		return err
+	}
+	if len(w.tags) < crypt.ChunkTagSize {
+		return errors.New("the tail has no tag for its last chunk")
+	}
+	last := w.tags[len(w.tags)-crypt.ChunkTagSize:]
+	sealed, err := w.chunks.SealChunk(buf, i, len(buf), true, last)
+	if err != nil {
+		return err
+	}
+	copy(last, sealed[len(buf):])
+	return nil
+}
+
+// spoolAt reads the spool's bytes at off (0: the first byte of the
+// current part) into p.
+func (w *partWriter) spoolAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if w.file == nil || off < 0 || off+int64(len(p)) > w.fill {
+		return 0, errors.New("the spool does not hold the stored bytes of the chunk")
+	}
+	n, err := w.file.ReadAt(p, off)
+	return n, spoolErr(err)
 }

@@ -130,13 +130,14 @@ func (w *partWriter) storeTail() error {
 		return err
 	}
 	failpoint.Hit("tail-stored")
-	state, err := w.mac.State()
+	state, err := w.runningState()
 	if err != nil {
 		return err
 	}
 	tail := append(slices.Clone(w.tail), fragment{Off: off, Len: size, Name: name, CRC32C: crc})
 	return w.u.update(w.ctx, state, func(info *infoFile) {
 		info.Enc.Layout, info.Enc.Tail, info.Enc.TailLen = layout2, tail, w.fill
+		info.Enc.TailTags = slices.Clone(w.tags)
 	})
 }
 

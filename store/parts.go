@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -23,7 +24,16 @@ import (
 type partWriter struct {
 	ctx context.Context
 	u   *upload
-	mac *crypt.MAC
+	// mac is the running MAC of a v1 upload; digest, chunks and tags
+	// replace it in v2: the running digest of the committed chunk tags,
+	// the cipher over the upload's segments and the tags of the spool's
+	// chunks, from its first byte.
+	mac    *crypt.MAC
+	digest *tagDigest
+	chunks *crypt.ChunkCipher
+	tags   []byte
+	// size is the upload's length, -1 while it is deferred.
+	size int64
 	// file is the current part's spool file, opened at its first byte
 	// (a request waiting for its body holds none) or taken from the
 	// tail cache.
@@ -57,6 +67,8 @@ type partJob struct {
 	file  *os.File
 	size  int64
 	state []byte
+	// tags are the part's chunk tags (v2), stored as its tag object.
+	tags []byte
 	// absorbs are the fragments whose bytes this part holds: deleted
 	// once it is committed.
 	absorbs []fragment
@@ -76,16 +88,34 @@ func (w *partWriter) errPartsExhausted() error {
 }
 
 func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, error) {
-	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
-	if err != nil {
-		return nil, err
-	}
 	e := &u.info.Enc
-	return &partWriter{
-		ctx: ctx, u: u, mac: mac, num: e.Committed/e.PartSize + 1,
+	w := &partWriter{
+		ctx: ctx, u: u, num: e.Committed/e.PartSize + 1, size: u.info.Size,
 		key: u.key, multipartID: u.info.MultipartID, partSize: e.PartSize, maxParts: u.s.cfg.maxParts,
 		hash: newPartHash(u.s.hashParts),
-	}, nil
+	}
+	if u.info.SizeIsDeferred {
+		w.size = -1
+	}
+	var err error
+	if !e.v2() {
+		w.mac, err = crypt.ResumeMAC(u.keys.MAC, state)
+		return w, err
+	}
+	if w.digest, err = openTagDigest(state); err != nil {
+		return nil, err
+	}
+	w.chunks, err = crypt.NewChunkCipher(u.keys2.Chunk, u.info.ID, e.Segments)
+	return w, err
+}
+
+// runningState is the state to seal with the committed bytes: the MAC's
+// (v1, which covers the tail too in layout 2) or the tag digest's (v2).
+func (w *partWriter) runningState() ([]byte, error) {
+	if w.digest != nil {
+		return w.digest.state()
+	}
+	return w.mac.State()
 }
 
 // newSpool takes a nameless spool file for the next part (spoolPool,
@@ -182,6 +212,7 @@ func (w *partWriter) copyFragments() error {
 		}
 	}
 	w.fresh = w.fill
+	w.tags = slices.Clone(e.TailTags)
 	return nil
 }
 
@@ -202,7 +233,9 @@ func (w *partWriter) write(p []byte) error {
 		}
 		failpoint.Hit("spool")
 		w.u.s.stats.SpoolBytes.Add(k)
-		w.mac.Write(p[:k])
+		if w.mac != nil {
+			w.mac.Write(p[:k])
+		}
 		w.hash.write(p[:k])
 		w.fill += k
 		p = p[k:]
@@ -227,7 +260,19 @@ var errEarlierPart = errors.New("an earlier part of this request failed")
 // oldest part in flight when partsInFlight are; the next part's spool
 // opens at its first byte.
 func (w *partWriter) seal() error {
-	state, err := w.mac.State()
+	var tags []byte
+	if w.digest != nil {
+		n := crypt.ChunkCount(w.fill) * crypt.ChunkTagSize
+		if int64(len(w.tags)) < n {
+			return errors.New("a part's chunks are not all sealed")
+		}
+		tags, w.tags = w.tags[:n:n], slices.Clone(w.tags[n:])
+		final := w.size >= 0 && (w.num-1)*w.partSize+w.fill == w.size
+		if err := w.digest.commit(tags, final); err != nil {
+			return err
+		}
+	}
+	state, err := w.runningState()
 	if err != nil {
 		return err
 	}
@@ -237,7 +282,7 @@ func (w *partWriter) seal() error {
 		}
 	}
 	job := &partJob{
-		num: w.num, file: w.file, size: w.fill, state: state,
+		num: w.num, file: w.file, size: w.fill, state: state, tags: tags,
 		absorbs: w.tail, sha256: w.hash.sum(w.fill), done: make(chan struct{}),
 	}
 	if n := len(w.inflight); n > 0 {
@@ -270,7 +315,7 @@ func (w *partWriter) run(job *partJob) {
 	failpoint.Hit("part-uploaded")
 	end := (job.num-1)*w.partSize + job.size
 	job.err = w.u.update(w.ctx, job.state, func(info *infoFile) {
-		info.Enc.Committed, info.Enc.TailLen, info.Enc.Tail = end, 0, nil
+		info.Enc.Committed, info.Enc.TailLen, info.Enc.Tail, info.Enc.TailTags = end, 0, nil, nil
 	})
 	if job.err == nil && len(job.absorbs) > 0 {
 		failpoint.Hit("tail-absorbed")
@@ -287,6 +332,10 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	start := time.Now()
 	body := failpoint.Reader("upload-part", partBody(job.file, job.size, job.sha256), job.size)
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
+	if err == nil && job.tags != nil {
+		// v2: the part's tag object, before .info counts the part.
+		err = w.u.s.cfg.Backend.Put(w.ctx, tagKey(w.key, job.num), bytes.NewReader(job.tags), int64(len(job.tags)))
+	}
 	if err == nil {
 		st := w.u.s.stats
 		st.PartSeconds.ObserveSince(start)

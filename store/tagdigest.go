@@ -16,8 +16,8 @@ import (
 // whether it was sealed as the upload's last chunk. It is held back
 // because completion re-seals it as final when a deferred length was
 // declared after data that ended on a part boundary; completion then
-// sums without reading any tag object. The part writer will commit
-// through it once the store writes v2 data (section 16.2, step 3).
+// sums without reading any tag object. The part writer commits each
+// part's tags through it (partWriter.seal).
 type tagDigest struct {
 	h hash.Hash
 	// last is the held-back tag, nil while nothing is committed.

@@ -11,8 +11,7 @@ import (
 // of the chunks of multipart part p, in order. A part's tag object is
 // written before .info counts the part, stays after completion (ranged
 // reads fetch the tags they need from it) and is deleted with the
-// upload. The store does not write v2 uploads yet; removal and the sweep
-// already delete their tag objects.
+// upload. partWriter.uploadPart stores them.
 
 // tagInfix separates an upload's key from a part number. Ids have no
 // dots, so no upload's objects are named like another's.

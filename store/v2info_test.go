@@ -40,9 +40,8 @@ func readV2Info(t *testing.T, ts *testServer, id string) (v2Info, []byte) {
 }
 
 // A store switched to format v2 creates v2 uploads (V 2, layout 2, a
-// sealed tag state, no MAC state, v2's DEK wrap) that load, rewrap and
-// terminate, and refuses to write data to them, which it cannot yet,
-// leaving .info as it was. A v2 .info relabelled v1 does not open.
+// sealed tag state, no MAC state, v2's DEK wrap) that load, take data,
+// rewrap and terminate. A v2 .info relabelled v1 does not open.
 func TestFormatV2Uploads(t *testing.T) {
 	ts := newTestServerWith(t, 4, store.SetFormatV2)
 	ctx := context.Background()
@@ -59,11 +58,11 @@ func TestFormatV2Uploads(t *testing.T) {
 	if off, size, err := ts.Client.Head(ctx, u); err != nil || off != 0 || size != 1000 {
 		t.Fatalf("HEAD: offset %d, size %d, err %v", off, size, err)
 	}
-	if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(make([]byte, 10)), 10); tusclient.Status(err) != http.StatusInternalServerError {
-		t.Fatalf("PATCH of a v2 upload: %v, want 500", err)
+	if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(make([]byte, 10)), 10); err != nil {
+		t.Fatalf("PATCH of a v2 upload: %v", err)
 	}
-	if _, after := readV2Info(t, ts, id); !bytes.Equal(after, raw) {
-		t.Fatalf("a refused PATCH changed .info:\n%s\nto\n%s", raw, after)
+	if info, raw := readV2Info(t, ts, id); info.Offset != 10 || info.Enc.V != crypt.V2Version || info.Enc.MacState != nil {
+		t.Fatalf("after a PATCH: %s", raw)
 	}
 
 	// Rewrap under a new primary key, then read it under that key alone.
@@ -93,6 +92,7 @@ func TestFormatV2Uploads(t *testing.T) {
 	enc := doc["Enc"].(map[string]any)
 	enc["V"], enc["Alg"], enc["MacState"] = crypt.Version, crypt.Alg, enc["TagState"]
 	delete(enc, "TagState")
+	delete(enc, "TailTags")
 	relabelled, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)

@@ -57,9 +57,6 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	if offset != info.Offset {
 		return 0, handler.ErrMismatchOffset
 	}
-	if info.Enc.v2() {
-		return 0, errV2NotYet
-	}
 	if info.Enc.segmentCount() >= maxSegments {
 		return 0, errTooManyPatches
 	}
@@ -95,7 +92,9 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 	defer w.close()
 	err = w.copyTail()
 	var read int64
-	if err == nil {
+	if err == nil && info.Enc.v2() {
+		read, err = w.sealFrom(src, offset)
+	} else if err == nil {
 		read, err = w.encryptFrom(src, offset, iv)
 	}
 	if err == nil {
@@ -104,7 +103,13 @@ func (u *upload) writeChunk(ctx context.Context, offset int64, src io.Reader) (i
 			// Nothing new: put .info back as it was.
 			return 0, u.restore(ctx, orig)
 		}
-		err = w.finish(final)
+		if read == 0 && w.digest != nil {
+			// A length declared after data that ended in the tail.
+			err = w.resealLast()
+		}
+		if err == nil {
+			err = w.finish(final)
+		}
 	}
 	if err != nil {
 		// Keep what confirmed parts hold; the rest of the spool is
