@@ -117,9 +117,6 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
-	if u.info.Enc.v2() {
-		return false, errV2NotYet
-	}
 	start, pages := time.Now(), u.info.Enc.Pages
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
@@ -178,17 +175,33 @@ func (u *upload) completeOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
+	segs = crypt.SegmentsBefore(segs, info.Size)
+	var tag, digest []byte
+	if info.Enc.v2() {
+		tag, digest, err = u.objectTagV2(ctx, segs, state)
+	} else {
+		tag, err = u.macTag(segs, state)
+	}
 	if err != nil {
 		return err
 	}
-	segs = crypt.SegmentsBefore(segs, info.Size)
-	tag := mac.Tag(crypt.Trailer(info.ID, info.Enc.PartSize, segs, info.Size))
 	return u.update(ctx, state, func(next *infoFile) {
 		next.Enc.Segments, next.Enc.Tag, next.MultipartID = segs, tag, ""
+		next.Enc.TagsSHA256, next.Enc.TailTags = digest, nil
 		next.Enc.Layout, next.Enc.Tail = layoutV1, nil
 		next.Enc.Pages, next.Enc.Paged, next.Enc.PagesHash = 0, 0, nil
 	})
+}
+
+// macTag returns the tag of a v1 upload being completed, from its
+// running MAC state and all its segments.
+func (u *upload) macTag(segs []crypt.Segment, state []byte) ([]byte, error) {
+	mac, err := crypt.ResumeMAC(u.keys.MAC, state)
+	if err != nil {
+		return nil, err
+	}
+	info := u.info
+	return mac.Tag(crypt.Trailer(info.ID, info.Enc.PartSize, segs, info.Size)), nil
 }
 
 // completeMultipart checks the confirmed parts against the committed size

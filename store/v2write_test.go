@@ -114,42 +114,139 @@ func TestFormatV2Patches(t *testing.T) {
 	}
 }
 
-// A length declared by a PATCH without data, after data that ended inside
-// a chunk of the tail: that request re-seals the stored last chunk as
-// final (after verifying it) and sends the tail as the last part.
+// finishedV2 verifies a finished v2 upload as a reader of
+// docs/FORMAT-v2.md would, from the data object, the tag objects and
+// .info: the object-level tag, every chunk, the digest of the tags; and
+// returns its plaintext.
+func finishedV2(t *testing.T, ts *testServer, id string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(ts.Dir, id+".info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Size        int64
+		MultipartID string
+		Enc         struct {
+			Kid                          string
+			WrappedDEK, Tag, TagsSHA256  []byte
+			TagState, TailTags, MacState []byte
+			PartSize                     int64
+			Segments                     []crypt.Segment
+		}
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		t.Fatal(err)
+	}
+	e := info.Enc
+	if e.Tag == nil || e.TagState != nil || e.TailTags != nil || e.MacState != nil || info.MultipartID != "" {
+		t.Fatalf("finished .info: %s", raw)
+	}
+	kek, err := ts.Keyring.KEK(e.Kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, err := crypt.UnwrapDEKV2(kek, e.WrappedDEK, id, e.Kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := crypt.DeriveSubkeysV2(dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := crypt.CheckObjectTag(keys.Tag, id, e.PartSize, info.Size, e.TagsSHA256, e.Tag); err != nil {
+		t.Fatalf("object tag: %v", err)
+	}
+	var tags []byte
+	for p := int64(1); p <= (info.Size+e.PartSize-1)/e.PartSize; p++ {
+		b, err := os.ReadFile(filepath.Join(ts.Dir, fmt.Sprintf("%s.tags.%d", id, p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags = append(tags, b...)
+	}
+	if !bytes.Equal(crypt.TagsDigest(tags), e.TagsSHA256) {
+		t.Fatal("the tag objects do not match TagsSHA256")
+	}
+	data, err := os.ReadFile(filepath.Join(ts.Dir, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size == 0 {
+		return data
+	}
+	c, err := crypt.NewChunkCipher(keys.Chunk, id, e.Segments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.OpenRange(bytes.NewReader(data), bytes.NewReader(tags), 0, info.Size, info.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := out.ReadFrom(r); err != nil {
+		t.Fatalf("reading the upload: %v", err)
+	}
+	return out.Bytes()
+}
+
+// A v2 upload sent in PATCHes that end anywhere completes into a data
+// object, tag objects and an object-level tag that a reader of the format
+// verifies.
+func TestFormatV2Complete(t *testing.T) {
+	ts := newTestServerWith(t, 4, store.SetFormatV2)
+	for _, tc := range []struct {
+		size   int
+		pieces []int
+	}{
+		{0, nil},
+		{1, nil},
+		{11*mib + 17, []int{100000, 1, 65536, 3 * mib}},
+		{10 * mib, []int{5 * mib}},
+	} {
+		data := randomBytes(uint64(53+tc.size), tc.size)
+		u := ts.upload(t, data, tc.pieces...)
+		if got := finishedV2(t, ts, tusclient.UploadID(u)); !bytes.Equal(got, data) {
+			t.Fatalf("upload of %d bytes: read back %d bytes that differ", tc.size, len(got))
+		}
+	}
+}
+
+// A length declared by a PATCH without data: after data that ended inside
+// a chunk of the tail, that request re-seals the stored last chunk as
+// final (after verifying it) and sends the tail as the last part; after
+// data that ended on a part boundary, completion re-seals it from the
+// data object and rewrites the last tag object.
 func TestFormatV2DeferredLength(t *testing.T) {
 	ts := newTestServerWith(t, 4, store.SetFormatV2)
 	ctx := context.Background()
-	data := randomBytes(52, 100000)
-	u, err := ts.Client.Create(ctx, ts.URL, -1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(data), int64(len(data))); err != nil {
-		t.Fatal(err)
-	}
-	req, err := ts.Client.NewRequest(ctx, http.MethodPatch, u, http.NoBody)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = 0
-	req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
-	req.Header.Set("Upload-Offset", fmt.Sprint(len(data)))
-	req.Header.Set("Upload-Length", fmt.Sprint(len(data)))
-	resp, err := ts.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close() // (completion of v2 uploads is not implemented yet)
-	ct, tags, c, _ := storedV2(t, ts, tusclient.UploadID(u))
-	if len(ct) != len(data) || len(tags) != 2*crypt.ChunkTagSize {
-		t.Fatalf("stored %d bytes and %d tags, want the whole upload in a part", len(ct), len(tags)/crypt.ChunkTagSize)
-	}
-	for i, final := range []bool{false, true} {
-		start, end := int64(i)*crypt.ChunkSize, min(int64(i+1)*crypt.ChunkSize, int64(len(data)))
-		sealed := append(bytes.Clone(ct[start:end]), tags[i*crypt.ChunkTagSize:(i+1)*crypt.ChunkTagSize]...)
-		if plain, err := c.OpenChunk(sealed, int64(i), final); err != nil || !bytes.Equal(plain, data[start:end]) {
-			t.Fatalf("chunk %d (final %v) does not open to its plaintext: %v", i, final, err)
+	for _, n := range []int{100000, 5 * mib, 5*mib + crypt.ChunkSize} {
+		data := randomBytes(uint64(n), n)
+		u, err := ts.Client.Create(ctx, ts.URL, -1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(data), int64(len(data))); err != nil {
+			t.Fatal(err)
+		}
+		req, err := ts.Client.NewRequest(ctx, http.MethodPatch, u, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = 0
+		req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
+		req.Header.Set("Upload-Offset", fmt.Sprint(len(data)))
+		req.Header.Set("Upload-Length", fmt.Sprint(len(data)))
+		resp, err := ts.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%d bytes: the PATCH declaring the length: status %d", n, resp.StatusCode)
+		}
+		if got := finishedV2(t, ts, tusclient.UploadID(u)); !bytes.Equal(got, data) {
+			t.Fatalf("%d bytes: read back %d bytes that differ", n, len(got))
 		}
 	}
 }
