@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -39,13 +40,12 @@ func (u *upload) finished(ctx context.Context) error {
 // carries the whole object (no Range, a range covering every byte, an
 // If-Range, several ranges) streams it through the tag check, holding back
 // the last buffer: on a mismatch the connection is aborted, so the client
-// never sees a clean end of body. A range of part of the object is
-// decrypted without authentication (format v1 has no chunk tags).
+// never sees a clean end of body. In format v1 a range of part of the
+// object is decrypted without authentication (v1 has no chunk tags); in
+// v2 every range is verified chunk by chunk (chunkReader), the first
+// chunk before the status line.
 func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	if u.info.Enc.v2() {
-		return u.s.internal(ctx, "serve", u.info.ID, errV2NotYet)
-	}
 	if err := u.finished(ctx); err != nil {
 		return u.s.internal(ctx, "serve", u.info.ID, err)
 	}
@@ -64,22 +64,35 @@ func (u *upload) ServeContent(ctx context.Context, w http.ResponseWriter, r *htt
 
 	var body io.ReadCloser
 	var err error
-	if rg.whole(size) {
+	v2 := u.info.Enc.v2()
+	switch {
+	case v2:
+		body, err = u.chunkReader(ctx, rg.start, rg.end, rg.whole(size))
+	case rg.whole(size):
 		body, err = u.verifiedReader(ctx)
-	} else {
+	default:
 		body, err = u.rangeReader(ctx, rg.start, rg.end)
 	}
 	if err != nil {
 		return u.s.internal(ctx, "serve", u.info.ID, err)
 	}
 	defer body.Close()
+	if v2 {
+		// The first chunk is verified before the status line, so that
+		// its failure is a clean error response.
+		br := bufio.NewReader(body)
+		if _, err := br.Peek(1); err != nil && err != io.EOF {
+			return u.s.internal(ctx, "serve", u.info.ID, err)
+		}
+		body = &readCloser{Reader: br, Closer: body}
+	}
 	w.WriteHeader(rg.status)
 	if err := copyHoldingLast(w, body); err != nil {
 		u.s.cfg.Logger.ErrorContext(ctx, "download aborted", "id", u.info.ID, "route", u.info.Storage["Route"], "error", err)
 		panic(http.ErrAbortHandler)
 	}
 	u.s.cfg.Logger.InfoContext(ctx, "download served", "id", u.info.ID, "route", u.info.Storage["Route"],
-		"bytes", rg.end-rg.start, "verified", rg.whole(size), "duration", time.Since(start).Round(time.Millisecond))
+		"bytes", rg.end-rg.start, "verified", v2 || rg.whole(size), "duration", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
