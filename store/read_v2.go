@@ -19,44 +19,62 @@ import (
 // digest of the tags it read against TagsSHA256 at its end. Every
 // failure wraps ErrTagMismatch.
 func (u *upload) chunkReader(ctx context.Context, start, end int64, whole bool) (io.ReadCloser, error) {
-	info := u.info
-	e := &info.Enc
-	if err := crypt.CheckObjectTag(u.keys2.Tag, info.ID, e.PartSize, info.Size, e.TagsSHA256, e.Tag); err != nil {
-		u.s.stats.TagFailures.Add(1)
-		return nil, fmt.Errorf("%w: %w", ErrTagMismatch, err)
+	if err := u.checkObjectTag(); err != nil || start == end {
+		return io.NopCloser(bytes.NewReader(nil)), err
 	}
-	if start == end {
-		if info.Size == 0 && !bytes.Equal(e.TagsSHA256, crypt.TagsDigest(nil)) {
-			return nil, ErrTagMismatch
-		}
-		return io.NopCloser(bytes.NewReader(nil)), nil
-	}
-	first, last, ok := crypt.EnclosingChunks(start, end-start, info.Size)
+	first, last, ok := crypt.EnclosingChunks(start, end-start, u.info.Size)
 	if !ok {
 		return nil, fmt.Errorf("range [%d, %d) outside the upload", start, end)
 	}
 	from := crypt.ChunkStart(first)
-	data, err := u.s.cfg.Backend.Get(ctx, u.key, from, min(crypt.ChunkStart(last+1), info.Size)-from)
+	data, err := u.s.cfg.Backend.Get(ctx, u.key, from, min(crypt.ChunkStart(last+1), u.info.Size)-from)
 	if err != nil {
-		return nil, err
-	}
-	c, err := crypt.NewChunkCipher(u.keys2.Chunk, info.ID, e.Segments)
-	if err != nil {
-		data.Close()
 		return nil, err
 	}
 	tags := &tagReader{ctx: ctx, u: u, next: first, last: last}
-	v := &verifiedChunks{u: u}
-	var tr io.Reader = tags
-	if whole {
-		v.digest = sha256.New()
-		tr = io.TeeReader(tags, v.digest)
-	}
-	if v.r, err = c.OpenRange(data, tr, start, end-start, info.Size); err != nil {
+	plain, err := u.openChunks(data, tags, start, end, whole)
+	if err != nil {
 		data.Close()
 		return nil, err
 	}
-	return &readCloser{Reader: u.s.counting(v), Closer: closers{data, tags}}, nil
+	return &readCloser{Reader: u.s.counting(plain), Closer: closers{data, tags}}, nil
+}
+
+// checkObjectTag checks the object-level tag of a finished v2 upload
+// against .info (and, for an empty upload, its tags digest, which no
+// chunk read checks).
+func (u *upload) checkObjectTag() error {
+	info := u.info
+	e := &info.Enc
+	err := crypt.CheckObjectTag(u.keys2.Tag, info.ID, e.PartSize, info.Size, e.TagsSHA256, e.Tag)
+	if err == nil && info.Size == 0 && !bytes.Equal(e.TagsSHA256, crypt.TagsDigest(nil)) {
+		err = errors.New("an empty upload with chunk tags")
+	}
+	if err != nil {
+		u.s.stats.TagFailures.Add(1)
+		return fmt.Errorf("%w: %w", ErrTagMismatch, err)
+	}
+	return nil
+}
+
+// openChunks returns the verified plaintext [start, end) of the upload
+// from data, its ciphertext from the first enclosing chunk's start, and
+// tags, the tags of the enclosing chunks (crypt.ChunkCipher.OpenRange); a
+// whole read also checks the tags against TagsSHA256 at its end.
+func (u *upload) openChunks(data, tags io.Reader, start, end int64, whole bool) (io.Reader, error) {
+	c, err := crypt.NewChunkCipher(u.keys2.Chunk, u.info.ID, u.info.Enc.Segments)
+	if err != nil {
+		return nil, err
+	}
+	v := &verifiedChunks{u: u}
+	if whole {
+		v.digest = sha256.New()
+		tags = io.TeeReader(tags, v.digest)
+	}
+	if v.r, err = c.OpenRange(data, tags, start, end-start, u.info.Size); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // verifiedChunks passes on OpenRange's plaintext, turning an
@@ -140,4 +158,55 @@ func (cs closers) Close() error {
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// decryptV2 is Decrypt for a v2 upload: the data object and its tags are
+// copied into unlinked spool files (ciphertext only), every chunk of the
+// copies is verified, with the tags digest, and only then are the copies
+// decrypted into w.
+func (s *Store) decryptV2(ctx context.Context, u *upload, w io.Writer) error {
+	if err := u.checkObjectTag(); err != nil || u.info.Size == 0 {
+		return err
+	}
+	size := u.info.Size
+	data, err := s.unlinkedSpool()
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	tagFile, err := s.unlinkedSpool()
+	if err != nil {
+		return err
+	}
+	defer tagFile.Close()
+	rc, err := s.cfg.Backend.Get(ctx, u.key, 0, size)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(data, rc)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	tags := &tagReader{ctx: ctx, u: u, next: 0, last: crypt.ChunkCount(size) - 1}
+	n, err := io.Copy(tagFile, tags)
+	tags.Close()
+	if err != nil {
+		return err
+	}
+	open := func() (io.Reader, error) {
+		return u.openChunks(io.NewSectionReader(data, 0, size), io.NewSectionReader(tagFile, 0, n), 0, size, true)
+	}
+	plain, err := open()
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, plain); err != nil {
+		return err
+	}
+	if plain, err = open(); err != nil {
+		return err
+	}
+	_, err = io.Copy(w, s.counting(plain))
+	return err
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // Store is the encrypted tusd data store: every byte it hands to the
-// Backend is format v1 ciphertext.
+// Backend is format v1 ciphertext (format v2 behind Config.formatV2, off
+// by default).
 type Store struct {
 	cfg    Config
 	stats  *Stats

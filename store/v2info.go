@@ -10,15 +10,10 @@ import (
 
 // Format v2 (docs/FORMAT-v2.md) in the store, as far as it goes: the
 // .info fields and their check, the keys, and uploads created in v2
-// behind Config.formatV2, which is off by default; the write path is in
-// chunks.go and parts.go, completion in complete_v2.go, GETs in
-// read_v2.go. Decrypt is not implemented for v2 yet (section 16 of that
-// page lists the steps): it refuses a v2 upload with errV2NotYet rather
-// than run v1 code on it.
-
-// errV2NotYet refuses an operation on a format v2 upload that this
-// version does not implement yet.
-var errV2NotYet = errors.New("this operation is not implemented for format v2 uploads yet")
+// behind Config.formatV2, which is off by default (new uploads are v1
+// until the steps left in section 16 of that page are done); the write
+// path is in chunks.go and parts.go, completion in complete_v2.go, GETs
+// and Decrypt in read_v2.go.
 
 // v2 reports whether the upload is in format v2.
 func (e *encInfo) v2() bool { return e.V == crypt.V2Version }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -37,6 +38,10 @@ func TestFormatV2Reads(t *testing.T) {
 		return status, body, err
 	}
 	ts.mustEqual(t, u, data)
+	var out bytes.Buffer
+	if err := ts.Store.Decrypt(ctx, id, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("Decrypt: %d bytes, %v", out.Len(), err)
+	}
 	for _, r := range ranges {
 		status, body, err := get(r.from, r.to)
 		if err != nil || status != http.StatusPartialContent || !bytes.Equal(body, data[r.from:r.to+1]) {
@@ -86,6 +91,10 @@ func TestFormatV2Reads(t *testing.T) {
 		}
 		if status, body, _, err := ts.Client.Get(ctx, u, ""); err == nil || int64(len(body)) > bad*C {
 			t.Fatalf("%s altered: whole GET: status %d, %d bytes, %v", tamper.what, status, len(body), err)
+		}
+		out.Reset()
+		if err := ts.Store.Decrypt(ctx, id, &out); !errors.Is(err, store.ErrTagMismatch) || out.Len() != 0 {
+			t.Fatalf("%s altered: Decrypt wrote %d bytes, %v; want nothing and ErrTagMismatch", tamper.what, out.Len(), err)
 		}
 		flip(tamper.path, tamper.at)
 	}

@@ -38,7 +38,8 @@
 // by SealPage under the state subkey, each bound to the hash of the page
 // before it.
 //
-// Format v2 (docs/FORMAT-v2.md; not yet used by the store). Data is cut
+// Format v2 (docs/FORMAT-v2.md; the store uses it only behind a switch
+// that is off by default). Data is cut
 // into 64 KiB chunks with detached 16-byte tags, so every range can be
 // verified. Segments are v1's, but each segment's IV selects its own
 // AES-256-GCM key (SegmentKey); a segment's bytes of a chunk (its piece)
