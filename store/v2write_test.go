@@ -250,3 +250,49 @@ func TestFormatV2DeferredLength(t *testing.T) {
 		}
 	}
 }
+
+// A request that would complete a chunk over a stored prefix whose
+// interim tag does not match it (TailTags altered in .info) is refused
+// before it stores anything: the server never seals altered bytes into
+// a valid tag.
+func TestFormatV2AlteredInterimTag(t *testing.T) {
+	ts := newTestServerWith(t, 4, store.SetFormatV2)
+	ctx := context.Background()
+	data := randomBytes(54, 200000)
+	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(data[:100000]), 100000); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(ts.Dir, tusclient.UploadID(u)+".info")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	enc := doc["Enc"].(map[string]any)
+	tags := []byte(enc["TailTags"].(string))
+	tags[len(tags)-3] ^= 'A' ^ 'B' // a base64 digit of the interim tag
+	if tags[len(tags)-3] != 'A' && tags[len(tags)-3] != 'B' {
+		tags[len(tags)-3] = 'A'
+	}
+	enc["TailTags"] = string(tags)
+	altered, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, altered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Client.Patch(ctx, u, 100000, bytes.NewReader(data[100000:]), 100000); tusclient.Status(err) != http.StatusInternalServerError {
+		t.Fatalf("PATCH over an altered interim tag: %v, want 500", err)
+	}
+	if off, _, err := ts.Client.Head(ctx, u); err != nil || off != 100000 {
+		t.Fatalf("after the refused PATCH: offset %d, %v", off, err)
+	}
+}
