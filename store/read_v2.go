@@ -26,12 +26,22 @@ func (u *upload) chunkReader(ctx context.Context, start, end int64, whole bool) 
 	if !ok {
 		return nil, fmt.Errorf("range [%d, %d) outside the upload", start, end)
 	}
+	// The first tag object is opened beside the data.
+	tags := &tagReader{ctx: ctx, u: u, next: first, last: last}
+	opened := make(chan error, 1)
+	go func() { opened <- tags.openNext() }()
 	from := crypt.ChunkStart(first)
 	data, err := u.s.cfg.Backend.Get(ctx, u.key, from, min(crypt.ChunkStart(last+1), u.info.Size)-from)
+	if terr := <-opened; err == nil {
+		err = terr
+	}
 	if err != nil {
+		if data != nil {
+			data.Close()
+		}
+		tags.Close()
 		return nil, err
 	}
-	tags := &tagReader{ctx: ctx, u: u, next: first, last: last}
 	plain, err := u.openChunks(data, tags, start, end, whole)
 	if err != nil {
 		data.Close()
@@ -104,7 +114,7 @@ func (v *verifiedChunks) Read(p []byte) (int, error) {
 
 // tagReader reads the tags of chunks next … last from the tag objects,
 // one ranged GET per part spanned, each opened when the previous one is
-// used up.
+// used up (the first may be opened ahead, by openNext).
 type tagReader struct {
 	ctx        context.Context
 	u          *upload
@@ -129,16 +139,24 @@ func (t *tagReader) Read(p []byte) (int, error) {
 		if t.next > t.last {
 			return 0, io.EOF
 		}
-		perPart := t.u.info.Enc.PartSize / crypt.ChunkSize
-		part := t.next/perPart + 1
-		firstOfPart := (part - 1) * perPart
-		to := min(t.last, firstOfPart+perPart-1)
-		rc, err := t.u.s.cfg.Backend.Get(t.ctx, tagKey(t.u.key, part), crypt.ChunkTagSize*(t.next-firstOfPart), crypt.ChunkTagSize*(to-t.next+1))
-		if err != nil {
-			return 0, fmt.Errorf("read tag object %d: %w", part, err)
+		if err := t.openNext(); err != nil {
+			return 0, err
 		}
-		t.cur, t.next = rc, to+1
 	}
+}
+
+// openNext opens the ranged GET of the next part's tags.
+func (t *tagReader) openNext() error {
+	perPart := t.u.info.Enc.PartSize / crypt.ChunkSize
+	part := t.next/perPart + 1
+	firstOfPart := (part - 1) * perPart
+	to := min(t.last, firstOfPart+perPart-1)
+	rc, err := t.u.s.cfg.Backend.Get(t.ctx, tagKey(t.u.key, part), crypt.ChunkTagSize*(t.next-firstOfPart), crypt.ChunkTagSize*(to-t.next+1))
+	if err != nil {
+		return fmt.Errorf("read tag object %d: %w", part, err)
+	}
+	t.cur, t.next = rc, to+1
+	return nil
 }
 
 // Close closes the tag object being read, if any.
