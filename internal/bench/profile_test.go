@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tusvault/tusvault/internal/testenv"
 	"io"
 	"net/http"
 	"net/url"
@@ -202,7 +203,7 @@ func categorize(files []string) (cpuProfile, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool(), append([]string{"tool", "pprof", "-traces"}, files...)...).Output()
+	out, err := exec.CommandContext(ctx, testenv.GoTool(), append([]string{"tool", "pprof", "-traces"}, files...)...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("go tool pprof -traces: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,21 +75,10 @@ func FindBinary(tb testing.TB, name, envVar, hint string) string {
 func BuildTusvault(tb testing.TB) string {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "tusvault")
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, goTool(), "build", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault").CombinedOutput()
-	if err != nil {
-		tb.Fatalf("bench: building tusvault: %v\n%s", err, out)
+	if err := testenv.BuildTusvault(bin, nil); err != nil {
+		tb.Fatalf("bench: %v", err)
 	}
 	return bin
-}
-
-// goTool returns the go command: the one in PATH, else GOROOT's.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // hasS3Flags reports whether the tusvault binary at bin accepts -s3-bucket.

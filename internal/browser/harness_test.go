@@ -15,9 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,15 +57,8 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binPath = filepath.Join(tmp, "tusvault")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", binPath, "github.com/tusvault/tusvault/cmd/tusvault")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "browser: building tusvault: %v\n%s", err, out)
+	if err := testenv.BuildTusvault(binPath, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "browser:", err)
 		return 1
 	}
 	return m.Run()
@@ -122,36 +113,9 @@ type server struct {
 	secret   []byte // the HS256 key tokens are signed with
 
 	cmd    *exec.Cmd
-	out    *outputBuffer
+	out    *testenv.TailBuffer
 	exited chan struct{}
 	state  *os.ProcessState
-}
-
-// outputBuffer keeps the server's output (its last outputLimit bytes).
-type outputBuffer struct {
-	mu      sync.Mutex
-	buf     []byte
-	dropped int
-}
-
-func (o *outputBuffer) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.buf = append(o.buf, p...)
-	if over := len(o.buf) - outputLimit; over > 0 {
-		o.dropped += over
-		o.buf = append(o.buf[:0], o.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (o *outputBuffer) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.dropped > 0 {
-		return fmt.Sprintf("[%d earlier bytes dropped]\n%s", o.dropped, o.buf)
-	}
-	return string(o.buf)
 }
 
 // backend starts a tusvault on its storage.
@@ -190,7 +154,7 @@ var backends = []backend{
 func startServer(t *testing.T, secretPath string, env []string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"-host", "127.0.0.1", "-port", "0", "-part-size", fmt.Sprint(partSize), "-log-format", "json"}, extra...)
-	s := &server{t: t, out: &outputBuffer{}, exited: make(chan struct{})}
+	s := &server{t: t, out: &testenv.TailBuffer{Max: outputLimit}, exited: make(chan struct{})}
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout = s.out
@@ -407,8 +371,8 @@ func runScenario(t *testing.T, tl tools, script string, cfg map[string]any, onEv
 	cmd := exec.CommandContext(ctx, tl.node, filepath.Join("test", script), string(arg))
 	cmd.Dir = filepath.Join(repo, "web")
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
-	var stderr outputBuffer
-	cmd.Stderr = &stderr
+	stderr := &testenv.TailBuffer{Max: outputLimit}
+	cmd.Stderr = stderr
 	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) } // Chromium too

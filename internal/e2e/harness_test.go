@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tusvault/tusvault/internal/testenv"
 	"io"
 	"io/fs"
 	"net"
@@ -18,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -53,22 +53,13 @@ func runMain(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	binPath = filepath.Join(tmp, "tusvault")
 	fpBinPath = filepath.Join(tmp, "tusvault-failpoint")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	if err := testenv.BuildTusvault(binPath, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	for _, b := range []struct{ out, tags string }{{binPath, ""}, {fpBinPath, "failpoint"}} {
-		args := []string{"build", "-o", b.out}
-		if b.tags != "" {
-			args = append(args, "-tags", b.tags)
-		}
-		cmd := exec.CommandContext(ctx, goTool, append(args, "github.com/tusvault/tusvault/cmd/tusvault")...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: building tusvault (tags %q): %v\n%s", b.tags, err, out)
-			return 1
-		}
+	if err := testenv.BuildTusvault(fpBinPath, nil, "-tags", "failpoint"); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
 	}
 	return m.Run()
 }

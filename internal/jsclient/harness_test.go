@@ -12,9 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,15 +45,8 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binPath = filepath.Join(tmp, "tusvault")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", binPath, "github.com/tusvault/tusvault/cmd/tusvault")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "jsclient: building tusvault: %v\n%s", err, out)
+	if err := testenv.BuildTusvault(binPath, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "jsclient:", err)
 		return 1
 	}
 	return m.Run()
@@ -104,36 +95,9 @@ type server struct {
 	Token    string // the home token of the startup link (user "dev")
 
 	cmd    *exec.Cmd
-	out    *outputBuffer
+	out    *testenv.TailBuffer
 	exited chan struct{}
 	state  *os.ProcessState
-}
-
-// outputBuffer keeps the server's output (its last outputLimit bytes).
-type outputBuffer struct {
-	mu      sync.Mutex
-	buf     []byte
-	dropped int
-}
-
-func (o *outputBuffer) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.buf = append(o.buf, p...)
-	if over := len(o.buf) - outputLimit; over > 0 {
-		o.dropped += over
-		o.buf = append(o.buf[:0], o.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (o *outputBuffer) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.dropped > 0 {
-		return fmt.Sprintf("[%d earlier bytes dropped]\n%s", o.dropped, o.buf)
-	}
-	return string(o.buf)
 }
 
 // startServer starts tusvault on 127.0.0.1:port ("0": a free one) with
@@ -143,7 +107,7 @@ func (o *outputBuffer) String() string {
 func startServer(t *testing.T, dir, port string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"-host", "127.0.0.1", "-port", port, "-upload-dir", dir, "-part-size", fmt.Sprint(partSize)}, extra...)
-	s := &server{t: t, Dir: dir, out: &outputBuffer{}, exited: make(chan struct{})}
+	s := &server{t: t, Dir: dir, out: &testenv.TailBuffer{Max: outputLimit}, exited: make(chan struct{})}
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -257,8 +221,8 @@ type nodeRun struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	events chan event
-	stderr *outputBuffer
-	lines  *outputBuffer // stdout as printed, for failure reports
+	stderr *testenv.TailBuffer
+	lines  *testenv.TailBuffer // stdout as printed, for failure reports
 	exited chan struct{}
 	err    error
 }
@@ -273,7 +237,7 @@ func startNode(t *testing.T, node string, cfg nodeConfig) *nodeRun {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout+10*time.Second)
 	t.Cleanup(cancel)
-	n := &nodeRun{t: t, events: make(chan event, 1024), stderr: &outputBuffer{}, lines: &outputBuffer{}, exited: make(chan struct{})}
+	n := &nodeRun{t: t, events: make(chan event, 1024), stderr: &testenv.TailBuffer{Max: outputLimit}, lines: &testenv.TailBuffer{Max: outputLimit}, exited: make(chan struct{})}
 	n.cmd = exec.CommandContext(ctx, node, "upload.js", string(arg))
 	n.cmd.Stderr = n.stderr
 	n.cmd.WaitDelay = 5 * time.Second

@@ -2,7 +2,6 @@ package promtest
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,15 +41,8 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	tusvaultBin = filepath.Join(tmp, "tusvault")
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-o", tusvaultBin, "github.com/tusvault/tusvault/cmd/tusvault")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "promtest: building tusvault: %v\n%s", err, out)
+	if err := testenv.BuildTusvault(tusvaultBin, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "promtest:", err)
 		return 1
 	}
 	return m.Run()

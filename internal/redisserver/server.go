@@ -47,7 +47,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *tailBuffer
+	out    *testenv.TailBuffer
 }
 
 // Find returns the path of redis-server: $TUSVAULT_REDIS_SERVER, else
@@ -87,7 +87,7 @@ func StartWith(t testing.TB, opt Options) *Server {
 	}
 	s := &Server{bin: bin, Password: opt.Password, Dir: t.TempDir()}
 	for try := 1; ; try++ {
-		port, err := freePort()
+		port, err := testenv.FreePort()
 		if err == nil {
 			s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 			err = s.launch()
@@ -129,7 +129,7 @@ func (s *Server) launch() error {
 		args = append(args, "--requirepass", s.Password)
 	}
 	cmd := exec.Command(s.bin, args...)
-	out := &tailBuffer{max: 64 << 10}
+	out := &testenv.TailBuffer{Max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Should the test binary die, take the server along.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -243,42 +243,4 @@ func (s *Server) Output() string {
 		return ""
 	}
 	return s.out.String()
-}
-
-// freePort returns a TCP port that was free on 127.0.0.1 a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("redisserver: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer is an io.Writer that keeps the last max bytes written.
-type tailBuffer struct {
-	mu      sync.Mutex
-	max     int
-	buf     []byte
-	dropped bool
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-		b.dropped = true
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.dropped {
-		return "[...]\n" + string(b.buf)
-	}
-	return string(b.buf)
 }

@@ -41,7 +41,7 @@ type Server struct {
 	cert         *testCert // nil without TLS
 
 	cmd      *exec.Cmd
-	out      *tailBuffer
+	out      *testenv.TailBuffer
 	exited   chan struct{} // closed when the process has been waited for
 	waitErr  error         // valid once exited is closed
 	stopOnce sync.Once
@@ -154,7 +154,7 @@ func (s *Server) launchAt(bin, sidecar, addr string) error {
 	// Credentials go through the environment, not the command line (ps).
 	cmd.Env = append(cleanEnv(os.Environ()),
 		"ROOT_ACCESS_KEY_ID="+s.AccessKey, "ROOT_SECRET_ACCESS_KEY="+s.SecretKey)
-	s.out = &tailBuffer{max: 64 << 10}
+	s.out = &testenv.TailBuffer{Max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", bin, err)
@@ -277,42 +277,6 @@ func (s *Server) Output() string {
 // freePort is FreePort, replaced by a test that makes Start lose a port race.
 var freePort = FreePort
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
-// Another process may take it before the caller binds it, so callers retry
-// on a bind failure.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("s3server: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer is an io.Writer that keeps the last max bytes written.
-type tailBuffer struct {
-	mu      sync.Mutex
-	max     int
-	buf     []byte
-	dropped bool
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-		b.dropped = true
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.dropped {
-		return "[...]\n" + string(b.buf)
-	}
-	return string(b.buf)
-}
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago
+// (testenv.FreePort); callers retry on a bind failure.
+func FreePort() (int, error) { return testenv.FreePort() }

@@ -137,18 +137,6 @@ func TestCleanEnv(t *testing.T) {
 	}
 }
 
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 10}
-	b.Write([]byte("0123456789"))
-	if got := b.String(); got != "0123456789" {
-		t.Errorf("String = %q", got)
-	}
-	b.Write([]byte("abc"))
-	if got := b.String(); got != "[...]\n3456789abc" {
-		t.Errorf("String after overflow = %q", got)
-	}
-}
-
 // TestSidecar checks the fallback Start uses on file systems without user
 // xattrs: metadata in versitygw's sidecar directory.
 func TestSidecar(t *testing.T) {

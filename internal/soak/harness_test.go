@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,17 +47,9 @@ func soakBinary(t *testing.T) string {
 		}
 		return p
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
 	bin := filepath.Join(t.TempDir(), "tusvault")
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-o", bin, "github.com/tusvault/tusvault/cmd/tusvault")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("soak: building tusvault: %v\n%s", err, out)
+	if err := testenv.BuildTusvault(bin, append(os.Environ(), "CGO_ENABLED=0"), "-trimpath"); err != nil {
+		t.Fatalf("soak: %v", err)
 	}
 	return bin
 }

@@ -1,7 +1,8 @@
 // Package testenv holds what the test harnesses share: where the
 // repository root is (tools are installed into its bin/), whether the run
 // is CI's (where a missing tool fails a test instead of skipping it), and
-// how to stop a server process they started.
+// how to stop a server process they started, a free loopback port and a
+// buffer that keeps the end of its output.
 package testenv
 
 import (

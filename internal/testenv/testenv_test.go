@@ -24,3 +24,15 @@ func TestInCI(t *testing.T) {
 		}
 	}
 }
+
+func TestTailBuffer(t *testing.T) {
+	b := &TailBuffer{Max: 10}
+	b.Write([]byte("0123456789"))
+	if got := b.String(); got != "0123456789" {
+		t.Errorf("String = %q", got)
+	}
+	b.Write([]byte("abc"))
+	if got := b.String(); got != "[...]\n3456789abc" {
+		t.Errorf("String after overflow = %q", got)
+	}
+}

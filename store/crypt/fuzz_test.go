@@ -169,6 +169,9 @@ func FuzzResumeMAC(f *testing.F) {
 			t.Fatalf("tag of %d bytes", len(tag))
 		}
 		st2, err := r.State()
+		if errors.Is(err, ErrMACTooLong) && hashedLen(state)+uint64(len(data)) > maxHashed {
+			return // resumed just below the bound, pushed past it
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

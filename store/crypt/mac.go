@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash"
 )
@@ -14,7 +15,15 @@ const (
 	// StateSize is the length of a marshaled MAC state (crypto/sha256's
 	// marshaled digest).
 	StateSize = 108
+	// maxHashed bounds the bytes a MAC state may have hashed, key block
+	// included: far above any upload (an int64 size, and the store's
+	// limit of about 2^46), far below SHA-256's limit of 2^61 bytes.
+	maxHashed = 1 << 60
 )
+
+// ErrMACTooLong is State's answer for a MAC over more than maxHashed
+// bytes, which ResumeMAC would refuse.
+var ErrMACTooLong = errors.New("crypt: mac: more data than a state can hold")
 
 // MAC is HMAC-SHA256 built from two crypto/sha256 digests, so that its
 // state can be saved (State) and resumed in another process (ResumeMAC).
@@ -52,13 +61,21 @@ func (m *MAC) Write(p []byte) (int, error) { return m.inner.Write(p) }
 
 // State returns the marshaled inner sha256 state (StateSize bytes). It is
 // secret equivalent and holds raw input: store it only sealed (SealState).
+// A MAC over more than maxHashed bytes has none (ErrMACTooLong).
 func (m *MAC) State() ([]byte, error) {
 	st, err := m.inner.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("crypt: mac state: %w", err)
 	}
+	if hashedLen(st) > maxHashed {
+		return nil, ErrMACTooLong
+	}
 	return st, nil
 }
+
+// hashedLen is the number of bytes a marshaled state has hashed: its
+// last 8 bytes.
+func hashedLen(state []byte) uint64 { return binary.BigEndian.Uint64(state[len(state)-8:]) }
 
 // ResumeMAC rebuilds a MAC from kMac and a state returned by State. A state
 // that does not decode, or cannot come from a MAC, gives an error wrapping
@@ -68,9 +85,8 @@ func ResumeMAC(kMac, state []byte) (*MAC, error) {
 	if len(state) != StateSize {
 		return nil, fmt.Errorf("crypt: resume mac: state is %d bytes, want %d: %w", len(state), StateSize, ErrAuth)
 	}
-	// The last 8 bytes are the number of bytes hashed: the key block comes
-	// first, and no upload (int64 size) brings it near 2^64.
-	if n := binary.BigEndian.Uint64(state[StateSize-8:]); n < blockSize || n > 1<<63 {
+	// The key block comes first, and no upload comes near maxHashed.
+	if n := hashedLen(state); n < blockSize || n > maxHashed {
 		return nil, fmt.Errorf("crypt: resume mac: state has an impossible length: %w", ErrAuth)
 	}
 	inner := sha256.New()
