@@ -20,6 +20,10 @@ import (
 // each and store no tail.
 const DefaultPartSize = 5 << 20
 
+// DefaultFormat is the format of new uploads: v2, whose every chunk is
+// authenticated, so that ranged reads are verified too.
+const DefaultFormat = crypt.V2Version
+
 // The defaults of the tail cache: 256 MiB of disk, 10 minutes a tail.
 const (
 	DefaultTailCacheBytes = 256 << 20
@@ -55,6 +59,11 @@ type Locker interface {
 type Config struct {
 	// Backend stores the objects. Required.
 	Backend Backend
+	// Format is the format of new uploads: 2 (docs/FORMAT.md, every chunk
+	// authenticated) or 1 (one MAC over the whole object), for a fleet
+	// whose older binaries read only v1. Uploads keep the format they
+	// were created in. Default DefaultFormat.
+	Format int
 	// Keyring holds the KEKs; its primary key wraps new uploads' DEKs.
 	// Required.
 	Keyring *crypt.Keyring
@@ -107,10 +116,6 @@ type Config struct {
 	// pageLen replaces defaultPageLen in tests; negative writes the v1
 	// layout, never paging segments. Default defaultPageLen.
 	pageLen int
-	// formatV2 makes new uploads format v2 (v2info.go), which the store
-	// cannot write data to yet: for the tests of what it does implement.
-	// Default false: new uploads are v1.
-	formatV2 bool
 }
 
 func (c *Config) validate() error {
@@ -122,6 +127,12 @@ func (c *Config) validate() error {
 	}
 	if _, err := c.Keyring.KEK(c.Keyring.Primary); err != nil {
 		return fmt.Errorf("store: keyring primary: %w", err)
+	}
+	if c.Format == 0 {
+		c.Format = DefaultFormat
+	}
+	if c.Format != crypt.Version && c.Format != crypt.V2Version {
+		return fmt.Errorf("store: format %d: must be %d or %d", c.Format, crypt.Version, crypt.V2Version)
 	}
 	if c.PartSize == 0 {
 		c.PartSize = DefaultPartSize

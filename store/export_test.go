@@ -14,12 +14,22 @@ import (
 func SetMaxParts(c *Config, n int64) { c.maxParts = n }
 
 // SetFormatV2 makes the store built from c create its uploads in format
-// v2 (docs/FORMAT-v2.md), as far as the store implements it.
-func SetFormatV2(c *Config) { c.formatV2 = true }
+// v2, whatever the default.
+func SetFormatV2(c *Config) { c.Format = crypt.V2Version }
+
+// SetFormatV1 makes the store built from c create its uploads in format
+// v1, as a store of before v2 did.
+func SetFormatV1(c *Config) { c.Format = crypt.Version }
 
 // SetPageLen sets how many segments a segment page holds for the store
-// built from c; negative makes it write the v1 layout, never paging.
-func SetPageLen(c *Config, n int) { c.pageLen = n }
+// built from c; negative makes it write the v1 layout, never paging, in
+// format v1 (the only format that had that layout).
+func SetPageLen(c *Config, n int) {
+	c.pageLen = n
+	if n < 0 {
+		c.Format = crypt.Version
+	}
+}
 
 // TruncateTailCache cuts the tail spool that s caches for upload id by
 // one byte, as a damaged or stale cache file would be, and reports

@@ -34,7 +34,8 @@ func (f *failingDelete) Delete(ctx context.Context, key string) error {
 // newLayoutStore is a store of 5 MiB parts over b.
 func newLayoutStore(t *testing.T, b store.Backend, kr *crypt.Keyring) *store.Store {
 	t.Helper()
-	s, err := store.New(store.Config{Backend: b, Keyring: kr, PartSize: 5 * mib, SpoolDir: t.TempDir()})
+	// Layout 1 is of format v1: tusvault wrote no other then.
+	s, err := store.New(store.Config{Backend: b, Keyring: kr, PartSize: 5 * mib, SpoolDir: t.TempDir(), Format: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

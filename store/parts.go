@@ -105,7 +105,7 @@ func newPartWriter(ctx context.Context, u *upload, state []byte) (*partWriter, e
 	if w.digest, err = openTagDigest(state); err != nil {
 		return nil, err
 	}
-	w.chunks, err = crypt.NewChunkCipher(u.keys2.Chunk, u.info.ID, e.Segments)
+	w.chunks, err = crypt.NewChunkCipherFrom(u.keys2.Chunk, u.info.ID, e.Segments)
 	return w, err
 }
 

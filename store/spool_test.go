@@ -11,6 +11,7 @@ import (
 
 	"github.com/tusvault/tusvault/internal/backendtest"
 	"github.com/tusvault/tusvault/store"
+	"github.com/tusvault/tusvault/store/crypt"
 )
 
 // openSpoolFiles counts this process's open files under dir.
@@ -77,7 +78,10 @@ func TestIdleRequestHoldsNoSpool(t *testing.T) {
 			t.Fatalf("%d spool files open before the first byte, want 0", n)
 		}
 	}
-	if _, err := pw.Write(data[:1000]); err != nil {
+	// A v2 request holds the plaintext of a chunk in memory until the
+	// chunk is whole: the bytes of one chunk and a few more.
+	first := crypt.ChunkSize + 1000
+	if _, err := pw.Write(data[:first]); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the first bytes are spooled", func() bool { return st.SpoolBytes.Load() > 0 })
@@ -88,7 +92,7 @@ func TestIdleRequestHoldsNoSpool(t *testing.T) {
 		t.Errorf("the spool directory lists %d files, want none (unlinked at creation)", len(entries))
 	}
 	go func() {
-		pw.Write(data[1000:])
+		pw.Write(data[first:])
 		pw.Close()
 	}()
 	if err := <-res; err != nil {

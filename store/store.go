@@ -17,8 +17,8 @@ import (
 )
 
 // Store is the encrypted tusd data store: every byte it hands to the
-// Backend is format v1 ciphertext (format v2 behind Config.formatV2, off
-// by default).
+// Backend is ciphertext, in format v2 for new uploads (Config.Format) and
+// in the format each upload was created in after that.
 type Store struct {
 	cfg    Config
 	stats  *Stats
@@ -130,7 +130,7 @@ func (s *Store) create(ctx context.Context, fi handler.FileInfo, partSize int64)
 		return nil, err
 	}
 	v, alg := crypt.Version, crypt.Alg
-	if s.cfg.formatV2 {
+	if s.cfg.Format == crypt.V2Version {
 		v, alg = crypt.V2Version, crypt.V2Alg
 	}
 	wrapped, err := wrapDEK(v, kek, dek, fi.ID, kid)

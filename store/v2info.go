@@ -8,12 +8,10 @@ import (
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
-// Format v2 (docs/FORMAT-v2.md) in the store, as far as it goes: the
-// .info fields and their check, the keys, and uploads created in v2
-// behind Config.formatV2, which is off by default (new uploads are v1
-// until the steps left in section 16 of that page are done); the write
-// path is in chunks.go and parts.go, completion in complete_v2.go, GETs
-// and Decrypt in read_v2.go.
+// Format v2 (docs/FORMAT.md) in the store: the .info fields and their
+// check, and the keys. New uploads are v2 unless Config.Format says 1;
+// the write path is in chunks.go and parts.go, completion in
+// complete_v2.go, GETs and Decrypt in read_v2.go.
 
 // v2 reports whether the upload is in format v2.
 func (e *encInfo) v2() bool { return e.V == crypt.V2Version }

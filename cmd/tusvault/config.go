@@ -80,6 +80,7 @@ type Config struct {
 	ConcurrentPartUploads int   // -s3-concurrent-part-uploads = -concurrent-part-uploads, default 4
 
 	// Encryption options (tusvault's own).
+	UploadFormat int           // -upload-format, default 2 (1: v1, for a fleet with older binaries)
 	SpoolDir     string        // -spool-dir, default "" = <upload-dir>/.tusvault/spool
 	TailCacheMB  int64         // -tail-cache-mb, default 256 (0: no tail cache)
 	TailCacheTTL time.Duration // -tail-cache-ttl, default 10m
@@ -131,6 +132,7 @@ func defaultConfig() Config {
 		FilelockAcquirerPollInterval: 2 * time.Second,
 		PartSize:                     defaultPartSize,
 		ConcurrentPartUploads:        defaultConcurrentPartUploads,
+		UploadFormat:                 store.DefaultFormat,
 		TailCacheMB:                  store.DefaultTailCacheBytes >> 20,
 		TailCacheTTL:                 store.DefaultTailCacheTTL,
 		hookFlags:                    defaultHookFlags(),
@@ -228,6 +230,9 @@ func (c *Config) validate() error {
 	}
 	if c.PartSize < minPartSize || c.PartSize > maxPartSize {
 		return fmt.Errorf("invalid -s3-part-size (-part-size) %d: must be from %d (5 MiB) to %d (5 GiB) bytes", c.PartSize, minPartSize, int64(maxPartSize))
+	}
+	if c.UploadFormat != 1 && c.UploadFormat != 2 {
+		return fmt.Errorf("invalid -upload-format %d: must be 2 (or 1 while older instances share the bucket)", c.UploadFormat)
 	}
 	if c.TailCacheMB < 0 || c.TailCacheTTL <= 0 {
 		return fmt.Errorf("invalid -tail-cache-mb %d or -tail-cache-ttl %s: must be 0 (off) or more, and positive", c.TailCacheMB, c.TailCacheTTL)

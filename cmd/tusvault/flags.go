@@ -79,6 +79,7 @@ func (c *Config) newFlagSet() (*flag.FlagSet, []flagGroup) {
 	group("Encryption options", func() {
 		fs.StringVar(&c.Keyring, "keyring", c.Keyring, "Keyring file holding the key-encryption keys. Default <upload-dir>/"+defaultKeyringName+". Created (mode 0600) when absent with the disk storage only; with -s3-bucket it must exist: create it with 'tusvault keys init'. Back it up: without it no upload can be decrypted.")
 		fs.Int64Var(&c.PartSize, "part-size", c.PartSize, "Same as -s3-part-size")
+		fs.IntVar(&c.UploadFormat, "upload-format", c.UploadFormat, "Encryption format of new uploads: 2 authenticates every 64 KiB chunk, so ranged downloads are verified too; 1 is the format of tusvault before v2, for while older instances that read only v1 still serve the same bucket. Each upload keeps the format it was created in, and both are always read.")
 		fs.StringVar(&c.SpoolDir, "spool-dir", c.SpoolDir, "Directory for ciphertext parts waiting to be stored. Default <upload-dir>/.tusvault/spool")
 		fs.IntVar(&c.ConcurrentPartUploads, "concurrent-part-uploads", c.ConcurrentPartUploads, "Same as -s3-concurrent-part-uploads")
 		fs.Int64Var(&c.TailCacheMB, "tail-cache-mb", c.TailCacheMB, "MiB of the spool directory that may keep, between two PATCHes of an upload, its tail ciphertext (less than a part), so that the next PATCH reads nothing back from the object store; the oldest go first (0: off)")

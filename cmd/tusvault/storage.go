@@ -382,6 +382,7 @@ func openServeStore(ctx context.Context, cfg Config, getenv func(string) string,
 
 	sc := sf.storeConfig(backend, kr, out.log)
 	sc.PartSize = cfg.PartSize
+	sc.Format = cfg.UploadFormat
 	sc.SpoolDir = cfg.spoolDir()
 	sc.TailCacheBytes, sc.TailCacheTTL = cfg.TailCacheMB<<20, cfg.TailCacheTTL
 	if cfg.TailCacheMB == 0 {

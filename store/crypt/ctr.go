@@ -60,12 +60,16 @@ func NewStream(block cipher.Block, iv []byte, off int64) cipher.Stream {
 
 // ValidateSegments checks a segment list: every IV is IVSize bytes, offsets
 // are non-negative and strictly increasing, and the first (if any) is at 0.
-func ValidateSegments(segs []Segment) error {
+func ValidateSegments(segs []Segment) error { return validateSegments(segs, true) }
+
+// validateSegments is ValidateSegments, the first offset at 0 only if
+// fromZero (and non-negative always).
+func validateSegments(segs []Segment, fromZero bool) error {
 	for i, s := range segs {
 		if len(s.IV) != IVSize {
 			return fmt.Errorf("crypt: segment %d: iv is %d bytes, want %d", i, len(s.IV), IVSize)
 		}
-		if i == 0 && s.Off != 0 {
+		if i == 0 && (s.Off < 0 || fromZero && s.Off != 0) {
 			return fmt.Errorf("crypt: first segment starts at %d, want 0", s.Off)
 		}
 		if i > 0 && s.Off <= segs[i-1].Off {

@@ -41,14 +41,29 @@ type segKey struct {
 }
 
 func NewChunkCipher(kChunk []byte, uploadID string, segs []Segment) (*ChunkCipher, error) {
+	if err := ValidateSegments(segs); err != nil {
+		return nil, err
+	}
+	return newChunkCipher(kChunk, uploadID, segs)
+}
+
+// NewChunkCipherFrom is NewChunkCipher over the segments of an upload from
+// some offset on, as the write path of an unfinished upload holds them
+// once older segments are paged out: the first may start above 0, and a
+// chunk that starts below it cannot be sealed or opened.
+func NewChunkCipherFrom(kChunk []byte, uploadID string, segs []Segment) (*ChunkCipher, error) {
+	if err := validateSegments(segs, false); err != nil {
+		return nil, err
+	}
+	return newChunkCipher(kChunk, uploadID, segs)
+}
+
+func newChunkCipher(kChunk []byte, uploadID string, segs []Segment) (*ChunkCipher, error) {
 	if len(kChunk) != KeySize {
 		return nil, errKeySize("chunk key", len(kChunk))
 	}
 	if len(uploadID) > MaxIDLen {
 		return nil, fmt.Errorf("crypt: upload id of %d bytes is too long", len(uploadID))
-	}
-	if err := ValidateSegments(segs); err != nil {
-		return nil, err
 	}
 	cp := make([]Segment, len(segs))
 	for i, s := range segs {
