@@ -115,9 +115,18 @@ func EnablePprofRates(block, mutex int) {
 	runtime.SetMutexProfileFraction(mutex)
 }
 
+// pprofMux serves net/http/pprof under a stripped prefix. pprof.Index
+// finds a named profile (heap, goroutine, allocs...) only under
+// /debug/pprof/, so the named ones go to pprof.Handler here.
 func pprofMux() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/", pprof.Index)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if name := strings.TrimPrefix(r.URL.Path, "/"); name != "" {
+			pprof.Handler(name).ServeHTTP(w, r)
+			return
+		}
+		pprof.Index(w, r)
+	})
 	mux.HandleFunc("/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/profile", pprof.Profile)
 	mux.HandleFunc("/symbol", pprof.Symbol)

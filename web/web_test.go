@@ -137,6 +137,24 @@ func TestStatusToken(t *testing.T) {
 	}
 }
 
+// Named profiles are served under the pprof path (not the index page in
+// their place), and an unknown name is 404.
+func TestPprofProfiles(t *testing.T) {
+	e := newEnv(t, "")
+	for _, name := range []string{"heap?gc=1", "goroutine", "allocs"} {
+		status, body := get(t, e.srv.URL+"/debug/pprof/"+name, "")
+		if status != http.StatusOK || !strings.HasPrefix(body, "\x1f\x8b") {
+			t.Errorf("%s: %d, %d bytes starting %q; want a gzipped profile", name, status, len(body), body[:min(len(body), 16)])
+		}
+	}
+	if status, body := get(t, e.srv.URL+"/debug/pprof/", ""); status != http.StatusOK || !strings.Contains(body, "Types of profiles available") {
+		t.Errorf("index: %d %q", status, body[:min(len(body), 80)])
+	}
+	if status, _ := get(t, e.srv.URL+"/debug/pprof/no-such-profile", ""); status != http.StatusNotFound {
+		t.Errorf("unknown profile: %d, want 404", status)
+	}
+}
+
 // /readyz follows the object store; its body names no backend detail.
 func TestReadyz(t *testing.T) {
 	e := newEnv(t, "")

@@ -36,10 +36,12 @@ type Class string
 // keep an upload's state in <id>.info and the bytes short of a part in
 // <id>.part, tusvault's later layout in tail fragments
 // <id>.part.<off>-<random> (class .part) and segment pages <id>.segs.<n>
-// (class .info); everything else is the upload's data object.
+// (class .info), format v2's tag objects <id>.tags.<p> (class .tags);
+// everything else is the upload's data object.
 const (
 	ClassInfo   Class = ".info"
 	ClassPart   Class = ".part"
+	ClassTags   Class = ".tags"
 	ClassData   Class = "data"
 	ClassBucket Class = "bucket" // no key
 )
@@ -67,6 +69,8 @@ func Classify(method string, u *url.URL, h http.Header) Kind {
 		class = ClassInfo
 	case strings.HasSuffix(path, ".part"), strings.Contains(path, ".part."):
 		class = ClassPart
+	case strings.Contains(path, ".tags."):
+		class = ClassTags
 	}
 	copySource := h.Get("X-Amz-Copy-Source") != ""
 	var op Op

@@ -37,6 +37,7 @@ func TestClassify(t *testing.T) {
 		{"DELETE", "/b/up/1?uploadId=x", false, Kind{"DELETE", OpAbortMultipart, ClassData}},
 		{"GET", "/b/up/1?uploadId=x&part-number-marker=0", false, Kind{"GET", OpListParts, ClassData}},
 		{"GET", "/b/up/1?x-id=GetObject", false, Kind{"GET", OpGetObject, ClassData}},
+		{"GET", "/b/up/1.tags.3", false, Kind{"GET", OpGetObject, ClassTags}},
 		{"GET", "/b?list-type=2", false, Kind{"GET", OpBucket, ClassBucket}},
 		{"HEAD", "/b/", false, Kind{"HEAD", OpBucket, ClassBucket}},
 		{"PATCH", "/b/up/1", false, Kind{"PATCH", OpOther, ClassData}},

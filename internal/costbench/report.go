@@ -78,8 +78,8 @@ func Table(runs []Run) string {
 			rd.Requests, wr.Requests, byteString(rd.BodyDown/n), byteString(wr.BodyUp/n), byteString(div(wr.BodyUp, wr.Requests)))
 	}
 	b.WriteString("\nWhere the bytes go, per uploaded byte (wire bytes; data is the upload's object and its parts):\n\n")
-	b.WriteString("| Server | PATCH size | to data | to .part | to .info | from data | from .part | from .info | other |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| Server | PATCH size | to data | to .part | to .info | to .tags | from data | from .part | from .info | from .tags | other |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range runs {
 		t := r.Total()
 		var known int64
@@ -93,8 +93,8 @@ func Table(runs []Run) string {
 			return fmt.Sprintf("%.2f", r.perByte(n))
 		}
 		row := []string{r.Server, sizeString(r.Patch),
-			cell(ClassData, true), cell(ClassPart, true), cell(ClassInfo, true),
-			cell(ClassData, false), cell(ClassPart, false), cell(ClassInfo, false)}
+			cell(ClassData, true), cell(ClassPart, true), cell(ClassInfo, true), cell(ClassTags, true),
+			cell(ClassData, false), cell(ClassPart, false), cell(ClassInfo, false), cell(ClassTags, false)}
 		row = append(row, fmt.Sprintf("%.2f", r.perByte(t.Sum(nil).Bytes()-known)))
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}

@@ -93,17 +93,17 @@ func TestUnevenPieces(t *testing.T) {
 				}
 			}
 
-			// The .info of a finished upload: v1, one segment per PATCH at
-			// its offset with a distinct 16-byte IV, and a tag.
+			// The .info of a finished upload: v2 (the default), one segment
+			// per PATCH at its offset with a distinct 16-byte IV, and a tag.
 			info := readInfo(t, s.Dir, id)
 			if info.Offset != size || info.Size != size {
 				t.Errorf(".info Offset/Size = %d/%d, want %d", info.Offset, info.Size, size)
 			}
-			if info.Enc.V != 1 || info.Enc.Alg != "A256CTR-HS256" {
-				t.Errorf(".info Enc.V/Alg = %d/%q, want 1/A256CTR-HS256", info.Enc.V, info.Enc.Alg)
+			if info.Enc.V != 2 || info.Enc.Alg != "A256GCM-C64K" {
+				t.Errorf(".info Enc.V/Alg = %d/%q, want 2/A256GCM-C64K", info.Enc.V, info.Enc.Alg)
 			}
 			if len(info.Enc.Tag) != 32 {
-				t.Errorf(".info Enc.Tag has %d bytes, want 32 (HMAC-SHA256) on a finished upload", len(info.Enc.Tag))
+				t.Errorf(".info Enc.Tag has %d bytes, want 32 (the object-level tag) on a finished upload", len(info.Enc.Tag))
 			}
 			var segOffs []int64
 			ivs := map[string]bool{}

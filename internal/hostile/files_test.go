@@ -147,7 +147,12 @@ func filesOf(rel, id, mpid string) bool {
 	case id, id + ".info", id + ".part", ".tusvault/meta/" + id:
 		return true
 	}
-	return strings.HasPrefix(rel, id+".part.") || mpid != "" && strings.HasPrefix(rel, ".tusvault/multipart/"+mpid+"/")
+	for _, side := range []string{".part.", ".segs.", ".tags."} { // tail fragments, segment pages, v2 tag objects
+		if strings.HasPrefix(rel, id+side) {
+			return true
+		}
+	}
+	return mpid != "" && strings.HasPrefix(rel, ".tusvault/multipart/"+mpid+"/")
 }
 
 func (s *stack) spoolFiles() []string {
