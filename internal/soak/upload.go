@@ -151,8 +151,11 @@ func (c *client) upload(ctx context.Context, f *File) (*Outcome, error) {
 		var r io.Reader = body
 		var cr *cutReader
 		if len(cuts) > 0 && cuts[0] < off+n {
+			// The cut stays planned until it fires: a request refused
+			// before its body reaches it (a 409 after an earlier cut)
+			// leaves it for the next.
 			cr = &cutReader{r: body, left: cuts[0] - off}
-			r, cuts = cr, cuts[1:]
+			r = cr
 		}
 		pctx, cancel := context.WithTimeout(ctx, timeoutFor(n))
 		got, err := up.Patch(pctx, o.URL, off, r, n)
@@ -168,6 +171,7 @@ func (c *client) upload(ctx context.Context, f *File) (*Outcome, error) {
 			return o, fmt.Errorf("PATCH at %d cut after %d of %d bytes: answered as a success (offset %d)", off, cr.at, n, got)
 		case cr != nil && cr.fired:
 			// The server keeps what it received: resume from its offset.
+			cuts = cuts[1:]
 			o.Cuts++
 			late++
 			if err := resume(fmt.Sprintf("a cut at %d", off+cr.at)); err != nil {
