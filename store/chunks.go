@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -41,9 +42,25 @@ func newChunkSealer(c *crypt.ChunkCipher, off, size int64, prefix, prefixTag []b
 	if int64(len(prefix)) != off-crypt.ChunkStart(i) {
 		return nil, errors.New("the stored prefix does not end at the request's offset")
 	}
-	buf := make([]byte, crypt.ChunkSize, crypt.ChunkSize+crypt.ChunkTagSize)
+	buf := (*chunkBufs.Get().(*[]byte))[:crypt.ChunkSize]
 	n := copy(buf, prefix)
 	return &chunkSealer{c: c, buf: buf, i: i, fill: n, prefix: n, prefixTag: prefixTag, size: size, emit: emit}, nil
+}
+
+// chunkBufs holds the sealers' chunk buffers: a chunk and its tag, which
+// SealChunk appends in place.
+var chunkBufs = sync.Pool{New: func() any {
+	b := make([]byte, crypt.ChunkSize+crypt.ChunkTagSize)
+	return &b
+}}
+
+// release hands the sealer's buffer back, its plaintext wiped; the
+// sealer is not used after.
+func (s *chunkSealer) release() {
+	b := s.buf[:cap(s.buf)]
+	clear(b)
+	s.buf = nil
+	chunkBufs.Put(&b)
 }
 
 // chunkLen is how long the current chunk will be: ChunkSize, or less for
@@ -55,26 +72,39 @@ func (s *chunkSealer) chunkLen() int {
 	return int(min(crypt.ChunkSize, s.size-crypt.ChunkStart(s.i)))
 }
 
-// Write takes plaintext, sealing every chunk it completes. Bytes past a
-// known size are refused.
-func (s *chunkSealer) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
+// ReadFrom reads src into the chunk buffer, straight from the request
+// body with no copy, and seals every chunk it completes. A read error
+// ends the body as EOF does (tusd reports the request's own error; the
+// bytes before it are kept, as in v1's encryptFrom); the error returned
+// is the sealer's, or bytes past a known size.
+func (s *chunkSealer) ReadFrom(src io.Reader) (int64, error) {
+	var n int64
+	for {
 		end := s.chunkLen()
 		if end <= s.fill {
-			return n, errors.New("bytes past the upload's length")
+			// The upload's length is reached: only the end may follow.
+			var one [1]byte
+			k, rerr := src.Read(one[:])
+			if k > 0 {
+				return n, errors.New("bytes past the upload's length")
+			}
+			if rerr != nil {
+				return n, nil
+			}
+			continue
 		}
-		k := copy(s.buf[s.fill:end], p)
+		k, rerr := src.Read(s.buf[s.fill:end])
 		s.fill += k
-		n += k
-		p = p[k:]
+		n += int64(k)
 		if s.fill == end {
 			if err := s.seal(); err != nil {
 				return n, err
 			}
 		}
+		if rerr != nil {
+			return n, nil
+		}
 	}
-	return n, nil
 }
 
 // Close seals the chunk the request ends in, at its length: an interim
@@ -136,22 +166,12 @@ func (w *partWriter) sealFrom(src io.Reader, offset int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	var n int64
-	for {
-		k, rerr := src.Read(*bp)
-		if k > 0 {
-			if _, err := s.Write((*bp)[:k]); err != nil {
-				return n, err
-			}
-			w.u.s.stats.EncryptedBytes.Add(int64(k))
-			n += int64(k)
-		}
-		if rerr != nil {
-			return n, s.Close()
-		}
+	defer s.release()
+	n, err := s.ReadFrom(&countingReader{r: src, n: &w.u.s.stats.EncryptedBytes})
+	if err != nil {
+		return n, err
 	}
+	return n, s.Close()
 }
 
 // resealLast re-seals the spool's last chunk, the upload's, as final:

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
 
@@ -34,14 +35,28 @@ func chunkRequest(t *testing.T, kChunk []byte, id string, segs []crypt.Segment, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k := 0; len(plain) > 0; k++ {
-		n := min(writes[k%len(writes)], len(plain))
-		if _, err := s.Write(plain[:n]); err != nil {
-			return nil, nil, err
-		}
-		plain = plain[n:]
+	defer s.release()
+	if _, err := s.ReadFrom(&scheduledReader{plain: plain, reads: writes}); err != nil {
+		return nil, nil, err
 	}
 	return ct, tags, s.Close()
+}
+
+// scheduledReader returns plain in reads of the sizes given in turn (at
+// most what the caller asks for), as a request body arriving in pieces.
+type scheduledReader struct {
+	plain []byte
+	reads []int
+	k     int
+}
+
+func (r *scheduledReader) Read(p []byte) (int, error) {
+	if len(r.plain) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.reads[r.k%len(r.reads)])], r.plain)
+	r.plain, r.k = r.plain[n:], r.k+1
+	return n, nil
 }
 
 // Requests that end anywhere, in writes of any size, give chunks that
@@ -117,7 +132,7 @@ func TestChunkSealer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Write(make([]byte, 11)); err == nil || n != 10 {
+	if n, err := s.ReadFrom(bytes.NewReader(make([]byte, 11))); err == nil || n != 10 {
 		t.Fatalf("11 bytes into an upload of 10: %d, %v", n, err)
 	}
 	if _, err := newChunkSealer(c, 5, 10, nil, nil, nil); err == nil {
