@@ -75,9 +75,10 @@
 // verifies it against its interim tag, and seals the chunk under its own
 // segment key (chunkSealer); stored ciphertext is never rewritten, and a
 // segment's piece of a chunk is sealed once, when it ends, which is what
-// keeps every (segment key, nonce) to one message (FORMAT.md 9.4). A
-// length declared by a PATCH without data re-seals the last chunk as
-// final: from the spool when it is in the tail (resealLast), after
+// keeps every (segment key, nonce) to one message (FORMAT.md 9.4). tusd
+// declares a length before WriteChunk, so a request with data knows
+// whether it writes the last chunk and seals it as final; a length
+// declared by a PATCH without data re-seals the last chunk as final: from the spool when it is in the tail (resealLast), after
 // CompleteMultipart when the data ended on a part boundary
 // (resealCommitted, which reads and rewrites the last tag object).
 // Completion takes TagsSHA256 from the tag state and reads no other tag
