@@ -10,7 +10,7 @@ import (
 )
 
 // chunkSealer is the chunk assembler of format v2's write path
-// (docs/FORMAT-v2.md, sections 7 and 16.2, step 3): it takes one
+// (docs/FORMAT.md, section 10): it takes one
 // request's plaintext, from the upload's offset on, cuts it at absolute
 // chunk boundaries and seals each chunk under the request's segment as
 // soon as it is complete, or at the end of the request, handing the new
@@ -176,7 +176,7 @@ func (w *partWriter) sealFrom(src io.Reader, offset int64) (int64, error) {
 
 // resealLast re-seals the spool's last chunk, the upload's, as final:
 // for a length declared by a request without data after data that ended
-// in the tail (docs/FORMAT-v2.md, section 7.4). Its stored bytes are
+// in the tail (docs/FORMAT.md, section 10, item 4). Its stored bytes are
 // verified against their tag first.
 func (w *partWriter) resealLast() error {
 	i := crypt.ChunkIndex(w.size - 1)

@@ -14,7 +14,7 @@ import (
 const maxTagObject = MaxPartSize / crypt.ChunkSize * crypt.ChunkTagSize
 
 // objectTagV2 returns the object-level tag of a v2 upload being completed
-// and the digest of its chunk tags (docs/FORMAT-v2.md, section 9), from
+// and the digest of its chunk tags (docs/FORMAT.md, section 12), from
 // state, the sealed tag state, after the data object is assembled. segs
 // are all its segments. A last chunk that was not sealed as final (a
 // length declared after data that ended on a part boundary) is re-sealed

@@ -47,7 +47,7 @@ type encInfo struct {
 	MacState []byte `json:",omitempty"`
 	Meta     []byte
 	Tag      []byte `json:",omitempty"`
-	// Format v2 only (docs/FORMAT-v2.md, section 11): TagState is the
+	// Format v2 only (docs/FORMAT.md, section 6): TagState is the
 	// sealed running digest of the committed chunk tags (unfinished
 	// uploads), TailTags the tags of the tail's chunks, TagsSHA256 the
 	// digest of all chunk tags (finished uploads).

@@ -13,8 +13,8 @@ import (
 )
 
 // chunkReader returns the plaintext bytes [start, end) of a finished v2
-// upload, every byte verified before it is returned (docs/FORMAT-v2.md,
-// section 10): the object-level tag first, then each enclosing chunk
+// upload, every byte verified before it is returned (docs/FORMAT.md,
+// section 13): the object-level tag first, then each enclosing chunk
 // against its tag from the tag objects; a whole read also checks the
 // digest of the tags it read against TagsSHA256 at its end. Every
 // failure wraps ErrTagMismatch.

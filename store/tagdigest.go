@@ -11,7 +11,7 @@ import (
 )
 
 // tagDigest is the running state of a format v2 upload, sealed in .info
-// as TagState (docs/FORMAT-v2.md, section 9): the SHA-256 over the tags
+// as TagState (docs/FORMAT.md, section 12): the SHA-256 over the tags
 // of the committed chunks but the last, and that last tag held back with
 // whether it was sealed as the upload's last chunk. It is held back
 // because completion re-seals it as final when a deferred length was

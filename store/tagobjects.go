@@ -7,7 +7,7 @@ import (
 )
 
 // Tag objects keep the chunk tags of a format v2 upload
-// (docs/FORMAT-v2.md, section 8.1): <key>.tags.<p> holds the 16-byte tags
+// (docs/FORMAT.md, section 11.1): <key>.tags.<p> holds the 16-byte tags
 // of the chunks of multipart part p, in order. A part's tag object is
 // written before .info counts the part, stays after completion (ranged
 // reads fetch the tags they need from it) and is deleted with the

@@ -13,7 +13,7 @@ import (
 )
 
 // putTagObjects stores a 16-byte object under each name, as the tag
-// objects of format v2 (docs/FORMAT-v2.md, section 8.1) are stored.
+// objects of format v2 (docs/FORMAT.md, section 11.1) are stored.
 func putTagObjects(t *testing.T, b store.Backend, names ...string) {
 	t.Helper()
 	for _, name := range names {

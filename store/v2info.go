@@ -17,8 +17,8 @@ import (
 func (e *encInfo) v2() bool { return e.V == crypt.V2Version }
 
 // checkFormat refuses a format this version does not know and the
-// fields that do not belong to the upload's format (docs/FORMAT-v2.md,
-// section 11). offset is the upload's Offset.
+// fields that do not belong to the upload's format (docs/FORMAT.md,
+// section 6). offset is the upload's Offset.
 func (e *encInfo) checkFormat(offset int64) error {
 	switch {
 	case e.V == crypt.Version && e.Alg == crypt.Alg:
@@ -103,8 +103,8 @@ func (k *uploadKeys) metaKey(v int) []byte {
 }
 
 // initialState is the running state of an upload with no byte: an empty
-// MAC (v1) or an empty digest of chunk tags (v2, docs/FORMAT-v2.md,
-// section 9).
+// MAC (v1) or an empty digest of chunk tags (v2, docs/FORMAT.md,
+// section 12).
 func (k *uploadKeys) initialState(v int) ([]byte, error) {
 	if v == crypt.V2Version {
 		return newTagDigest().state()

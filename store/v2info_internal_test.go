@@ -6,8 +6,8 @@ import (
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
-// checkFormat accepts exactly the v1 and v2 shapes of docs/FORMAT-v2.md,
-// section 11, and refuses every field out of place.
+// checkFormat accepts exactly the v1 and v2 shapes of docs/FORMAT.md,
+// section 6, and refuses every field out of place.
 func TestInfoCheckFormat(t *testing.T) {
 	tag := make([]byte, 32)
 	unfinished := func() infoFile {

@@ -115,7 +115,7 @@ func TestFormatV2Patches(t *testing.T) {
 }
 
 // finishedV2 verifies a finished v2 upload as a reader of
-// docs/FORMAT-v2.md would, from the data object, the tag objects and
+// docs/FORMAT.md would, from the data object, the tag objects and
 // .info: the object-level tag, every chunk, the digest of the tags; and
 // returns its plaintext.
 func finishedV2(t *testing.T, ts *testServer, id string) []byte {

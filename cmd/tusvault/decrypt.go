@@ -14,12 +14,14 @@ import (
 
 const decryptUsage = `Usage: tusvault decrypt [storage flags] [-o FILE] UPLOAD_ID
 
-Writes the plaintext of a finished upload to stdout, or to FILE (mode 0600,
-written to a temporary file beside it and renamed only once the whole upload
-is decrypted and its tag verified). An upload whose tag does not verify is
-refused: nothing is written. The storage flags (-upload-dir, -keyring, -s3-*)
-select the uploads as for serve; the upload is streamed from either backend,
-in bounded memory.
+Writes the plaintext of a finished upload, of format v2 or v1, to stdout,
+or to FILE (mode 0600, written to a temporary file beside it and renamed only
+once the whole upload is decrypted). Nothing is written before the upload is
+verified: every chunk and the object-level tag (v2), or the tag over the
+whole object (v1), over a copy of the ciphertext that is then decrypted. An
+upload that does not verify is refused: nothing is written. The storage
+flags (-upload-dir, -keyring, -s3-*) select the uploads as for serve; the
+upload is streamed from either backend, in bounded memory.
 `
 
 // runDecrypt implements `tusvault decrypt`.

@@ -328,7 +328,7 @@ func auditTail(info *infoFile, objs []tailObject) []string {
 }
 
 // readPages returns the segments in the pages of an unfinished upload in
-// the paged layout, opened and checked as FORMAT.md 5.1 says.
+// the paged layout, opened and checked as FORMAT.md 6.1 says.
 func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
 	kr, err := crypt.LoadKeyring(r.keyringPath())
 	if err != nil {

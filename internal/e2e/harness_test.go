@@ -437,7 +437,7 @@ type infoFile struct {
 		Tail       []fragment
 		Seq        uint64
 		Tag        []byte
-		// The layout 2 (store/segments.go, FORMAT.md 5.1).
+		// The layout 2 (store/segments.go, FORMAT.md 6.1).
 		Layout, Pages, Paged int
 		PagesHash            []byte
 	}

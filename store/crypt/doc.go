@@ -1,5 +1,5 @@
-// Package crypt implements tusvault's encryption format v1 (see
-// docs/FORMAT.md and DESIGN.md, "Encryption format v1"): the primitives the
+// Package crypt implements tusvault's encryption formats v1 and v2 (see
+// docs/FORMAT.md, and DESIGN.md, "Encryption format v1"): the primitives the
 // store uses to keep upload contents and client metadata confidential and
 // authenticated in third-party object storage, while uploads are appended
 // in arbitrary pieces, across requests and processes.
@@ -38,8 +38,8 @@
 // by SealPage under the state subkey, each bound to the hash of the page
 // before it.
 //
-// Format v2 (docs/FORMAT-v2.md; the store uses it only behind a switch
-// that is off by default). Data is cut
+// Format v2 (docs/FORMAT.md, sections 1 and 7 to 14; the format of new
+// uploads, store.Config.Format). Data is cut
 // into 64 KiB chunks with detached 16-byte tags, so every range can be
 // verified. Segments are v1's, but each segment's IV selects its own
 // AES-256-GCM key (SegmentKey); a segment's bytes of a chunk (its piece)

@@ -22,12 +22,22 @@ import (
 	"testing"
 )
 
-// This file keeps docs/FORMAT.md honest: every value its worked example
-// states must equal the known-answer vector (testdata/format-v1-vector.json)
-// and what this package computes, and its Python reference decryptor must
-// decrypt the vector (when python3 and the cryptography package are there).
+// This file keeps the format v1 parts of docs/FORMAT.md honest: every
+// value its v1 worked example states must equal the known-answer vector
+// (testdata/format-v1-vector.json) and what this package computes, and its
+// Python reference decryptor (one for both formats) must decrypt the
+// vector (when python3 and the cryptography package are there).
+// v2_doc_test.go does the same for format v2.
 
 const formatDocPath = "../../docs/FORMAT.md"
+
+// The markers of the v1 worked example in FORMAT.md: the heading of its
+// section and the info string of its code blocks (the v2 example's blocks
+// are ```v2-vector).
+const (
+	v1ExampleHeading = "Worked example, format v1"
+	v1VectorFence    = "v1-vector"
+)
 
 // fmtDocInputs is the vector, decoded.
 type fmtDocInputs struct {
@@ -74,7 +84,8 @@ func loadFmtDocVector(t *testing.T) *fmtDocInputs {
 	return in
 }
 
-// docLine is one "name: value" line of a ```vector block.
+// docLine is one "name: value" line of a ```v1-vector or ```v2-vector
+// block.
 type docLine struct {
 	name, value string
 	line        int
@@ -82,8 +93,8 @@ type docLine struct {
 
 var docLineRE = regexp.MustCompile(`^([A-Za-z0-9_.@]+):\s+(\S.*?)\s*$`)
 
-// formatDocExample returns the "Worked example" section of FORMAT.md, its
-// ```vector lines, and the section's text outside code blocks.
+// formatDocExample returns the lines of the ```v1-vector blocks of the v1
+// worked example of FORMAT.md, and the section's text outside code blocks.
 func formatDocExample(t *testing.T) (lines []docLine, prose string) {
 	t.Helper()
 	raw, err := os.ReadFile(formatDocPath)
@@ -96,7 +107,7 @@ func formatDocExample(t *testing.T) (lines []docLine, prose string) {
 	for n := 1; sc.Scan(); n++ {
 		l := sc.Text()
 		if fence == "" && strings.HasPrefix(l, "## ") {
-			inSection = strings.Contains(l, "Worked example")
+			inSection = strings.Contains(l, v1ExampleHeading)
 			continue
 		}
 		if !inSection {
@@ -116,7 +127,7 @@ func formatDocExample(t *testing.T) (lines []docLine, prose string) {
 		switch fence {
 		case "":
 			pb.WriteString(l + "\n")
-		case "vector":
+		case v1VectorFence:
 			if strings.TrimSpace(l) == "" {
 				continue
 			}
@@ -135,7 +146,7 @@ func formatDocExample(t *testing.T) (lines []docLine, prose string) {
 		t.Errorf("FORMAT.md: unterminated code block in the worked example")
 	}
 	if len(lines) == 0 {
-		t.Fatal("FORMAT.md has no worked example with ```vector blocks")
+		t.Fatalf("FORMAT.md has no section %q with ```%s blocks", v1ExampleHeading, v1VectorFence)
 	}
 	return lines, pb.String()
 }
@@ -369,7 +380,7 @@ func TestFormatDocWorkedExample(t *testing.T) {
 
 	// Values belong in the checked blocks, not in the prose around them.
 	for _, s := range strayHexRE.FindAllString(prose, -1) {
-		t.Errorf("FORMAT.md worked example: hex value %q outside a ```vector block is not checked; move it into one", s)
+		t.Errorf("FORMAT.md worked example: hex value %q outside a ```v1-vector block is not checked; move it into one", s)
 	}
 
 	block, err := aes.NewCipher(in.sk.Enc)
@@ -552,8 +563,10 @@ func tempWriter(t *testing.T) func(name string, b []byte) string {
 }
 
 // TestFormatDocPythonReference runs the reference decryptor printed in
-// FORMAT.md on the vector laid out as tusvault stores it: it must output
-// the plaintext, and nothing at all once the ciphertext is altered.
+// FORMAT.md on the v1 vector laid out as tusvault stores it: it must
+// output the plaintext, whole and for a range across the segment boundary
+// (decrypted once the whole object verified), and nothing at all once the
+// ciphertext is altered.
 func TestFormatDocPythonReference(t *testing.T) {
 	script := formatDocPython(t)
 	in := loadFmtDocVector(t)
@@ -580,12 +593,12 @@ func TestFormatDocPythonReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scriptPath := write("tv1_decrypt.py", []byte(script))
+	scriptPath := write("tv_decrypt.py", []byte(script))
 	krPath, infoPath := write("keyring.json", kr), write(in.v.UploadID+".info", info)
 
-	run := func(data []byte) ([]byte, string, error) {
+	run := func(data []byte, args ...string) ([]byte, string, error) {
 		dataPath := write(in.v.UploadID, data)
-		cmd := exec.Command(py, scriptPath, krPath, infoPath, dataPath)
+		cmd := exec.Command(py, append([]string{scriptPath, krPath, infoPath, dataPath}, args...)...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -598,14 +611,24 @@ func TestFormatDocPythonReference(t *testing.T) {
 	if !bytes.Equal(out, in.plain) {
 		t.Errorf("reference decryptor output:\n got %x\nwant %x", out, in.plain)
 	}
+	const rangeOff, rangeLen = 30, 20 // segment 0's end, segment 1's start (37)
+	out, stderr, err = run(in.ct, strconv.Itoa(rangeOff), strconv.Itoa(rangeLen))
+	if err != nil || !bytes.Equal(out, in.plain[rangeOff:rangeOff+rangeLen]) {
+		t.Errorf("reference decryptor, range %d+%d: err %v (%s), got %x, want %x",
+			rangeOff, rangeLen, err, stderr, out, in.plain[rangeOff:rangeOff+rangeLen])
+	}
+	// Byte 50 is outside the range: a v1 range is decrypted only once the
+	// whole object verified.
 	for name, data := range map[string][]byte{
 		"flipped byte": func() []byte { b := bytes.Clone(in.ct); b[50] ^= 1; return b }(),
 		"truncated":    in.ct[:len(in.ct)-1],
 		"extended":     append(bytes.Clone(in.ct), 0),
 	} {
-		out, _, err := run(data)
-		if err == nil || len(out) != 0 {
-			t.Errorf("%s: reference decryptor exited with %v and wrote %d bytes; want failure and no output", name, err, len(out))
+		for _, args := range [][]string{nil, {strconv.Itoa(rangeOff), strconv.Itoa(rangeLen)}} {
+			out, _, err := run(data, args...)
+			if err == nil || len(out) != 0 {
+				t.Errorf("%s %v: reference decryptor exited with %v and wrote %d bytes; want failure and no output", name, args, err, len(out))
+			}
 		}
 	}
 }
@@ -640,7 +663,7 @@ func markdownBlocks(t *testing.T, path, lang string) []string {
 	return blocks
 }
 
-// fmtDocInfo is the .info document as FORMAT.md section 5 describes it;
+// fmtDocInfo is the v1 .info document as FORMAT.md section 6 describes it;
 // decoding the sample with unknown fields disallowed checks that the
 // sample holds no field the section does not explain.
 type fmtDocInfo struct {
@@ -669,8 +692,8 @@ type fmtDocInfo struct {
 }
 
 // TestFormatDocSample decrypts the real upload shown in FORMAT.md
-// (keyring of section 3, .info and data object of section 5) with this
-// package, and checks what section 9 says about the sealed MAC state.
+// (keyring of section 4, .info and data object of section 6) with this
+// package, and checks what section 18 says about the sealed MAC state.
 func TestFormatDocSample(t *testing.T) {
 	var keyringJSON, infoJSON string
 	for _, b := range formatDocBlocks(t, "json") {
@@ -714,7 +737,7 @@ func TestFormatDocSample(t *testing.T) {
 	e := &info.Enc
 	if e.V != Version || e.Alg != Alg || info.Storage["Key"] != info.ID ||
 		info.Offset != e.Committed+e.TailLen || e.Committed != info.Size || e.Tag == nil {
-		t.Errorf("FORMAT.md .info sample is not a finished v1 upload as section 5 describes: %+v", info)
+		t.Errorf("FORMAT.md .info sample is not a finished v1 upload as section 6 describes: %+v", info)
 	}
 	if err := ValidateSegments(e.Segments); err != nil {
 		t.Error(err)

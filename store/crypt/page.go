@@ -8,7 +8,7 @@ import (
 
 // Segment pages: while an upload is unfinished, runs of its segments that
 // can no longer change are moved out of .info into immutable page objects
-// (store/segments.go, docs/FORMAT.md section 5.1). A page is sealed under
+// (store/segments.go, docs/FORMAT.md section 6.1). A page is sealed under
 // the state subkey and chained: its AAD holds the SHA-256 of the page
 // before it, and .info keeps the SHA-256 of the last one, so a page that
 // is altered, swapped with another (of this or another upload), dropped

@@ -8,7 +8,7 @@ import (
 	"fmt"
 )
 
-// Format v2 constants (docs/FORMAT-v2.md).
+// Format v2 constants (docs/FORMAT.md, sections 6 to 12).
 const (
 	V2Version    = 2
 	V2Alg        = "A256GCM-C64K" // AES-256-GCM chunks of 64 KiB, detached tags

@@ -12,14 +12,16 @@ import (
 	"testing"
 )
 
-const formatV2DocPath = "../../docs/FORMAT-v2.md"
+// v2VectorFence is the info string of the code blocks of FORMAT.md's v2
+// worked example (the v1 example's are ```v1-vector).
+const v2VectorFence = "v2-vector"
 
-// TestFormatV2PythonReference runs the reference decryptor of FORMAT-v2.md
-// on the v2 vector laid out as objects (keyring, .info, data object, tag
+// TestFormatV2PythonReference runs the reference decryptor of FORMAT.md
+// (one for both formats) on the v2 vector laid out as objects (keyring, .info, data object, tag
 // object): it must output the plaintext, whole and for a range across the
 // mosaic chunks, and nothing at all once an object is altered.
 func TestFormatV2PythonReference(t *testing.T) {
-	script := pythonBlock(t, formatV2DocPath)
+	script := pythonBlock(t, formatDocPath)
 	py := pythonWithCryptography(t)
 	v := loadV2Vector(t)
 	_, u, plain := computeV2Vector(t, v)
@@ -37,7 +39,7 @@ func TestFormatV2PythonReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, ring, infoPath := write("tv2_decrypt.py", []byte(script)), write("keyring.json", kr), write("up.info", info)
+	prog, ring, infoPath := write("tv_decrypt.py", []byte(script)), write("keyring.json", kr), write("up.info", info)
 	run := func(ct, tags []byte, args ...string) ([]byte, error) {
 		data := write("up", ct)
 		write("up.tags.1", tags)
@@ -92,8 +94,8 @@ func flattenJSON(prefix string, x any, out map[string]string) {
 	}
 }
 
-// TestFormatV2DocExample keeps the worked example of FORMAT-v2.md honest:
-// every "name: value" line of its ```vector blocks must be the vector's
+// TestFormatV2DocExample keeps the v2 worked example of FORMAT.md honest:
+// every "name: value" line of its ```v2-vector blocks must be the vector's
 // value at that dotted path (hex compared without spaces), and the example
 // must show every chunk's tag and the object tag.
 func TestFormatV2DocExample(t *testing.T) {
@@ -109,7 +111,7 @@ func TestFormatV2DocExample(t *testing.T) {
 	}
 	want := map[string]string{}
 	flattenJSON("", x, want)
-	doc, err := os.ReadFile(formatV2DocPath)
+	doc, err := os.ReadFile(formatDocPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestFormatV2DocExample(t *testing.T) {
 	in := false
 	for n, l := range strings.Split(string(doc), "\n") {
 		switch {
-		case strings.TrimSpace(l) == "```vector":
+		case strings.TrimSpace(l) == "```"+v2VectorFence:
 			in = true
 			continue
 		case in && strings.HasPrefix(l, "```"):
@@ -128,12 +130,12 @@ func TestFormatV2DocExample(t *testing.T) {
 		}
 		m := docLineRE.FindStringSubmatch(l)
 		if m == nil {
-			t.Errorf("FORMAT-v2.md:%d: not a `name: value` line: %q", n+1, l)
+			t.Errorf("FORMAT.md:%d: not a `name: value` line: %q", n+1, l)
 			continue
 		}
 		w, ok := want[m[1]]
 		if !ok {
-			t.Errorf("FORMAT-v2.md:%d: %s is not in the vector", n+1, m[1])
+			t.Errorf("FORMAT.md:%d: %s is not in the v2 vector", n+1, m[1])
 			continue
 		}
 		got := m[2]
@@ -141,14 +143,14 @@ func TestFormatV2DocExample(t *testing.T) {
 			got = strings.ReplaceAll(got, " ", "")
 		}
 		if got != w {
-			t.Errorf("FORMAT-v2.md:%d: %s is %q, the vector says %q", n+1, m[1], got, w)
+			t.Errorf("FORMAT.md:%d: %s is %q, the v2 vector says %q", n+1, m[1], got, w)
 		}
 		seen[m[1]] = true
 	}
 	for _, name := range []string{"chunks.0.tag", "chunks.1.tag", "chunks.2.tag", "chunks.3.tag",
 		"interim_tags.0.tag", "interim_tags.1.tag", "tag", "tags_sha256", "tag_input", "wrapped_dek"} {
 		if !seen[name] {
-			t.Errorf("FORMAT-v2.md's worked example does not show %s", name)
+			t.Errorf("FORMAT.md's v2 worked example does not show %s", name)
 		}
 	}
 }

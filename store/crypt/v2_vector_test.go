@@ -138,7 +138,7 @@ func unhex(t testing.TB, name, s string) []byte {
 
 func defaultV2Vector(t testing.TB) v2Vector {
 	return v2Vector{
-		About:         "format v2 known-answer vector (docs/FORMAT-v2.md); binary values hex; see store/crypt/v2_vector_test.go",
+		About:         "format v2 known-answer vector (docs/FORMAT.md, section 23); binary values hex; see store/crypt/v2_vector_test.go",
 		KEK:           hx(detRand(900, KeySize)),
 		Kid:           "k-2026",
 		UploadID:      "vec-upload-2",
