@@ -238,17 +238,21 @@ func span(first, last int64) []int64 {
 
 // Cases returns the alterations of u the format must detect. u must have
 // at least three parts, a last chunk shorter than a chunk and at least
-// three segments, the second at least two bytes long; other is another
+// four segments, the second at least two bytes long; other is another
 // finished upload of the same size, part size and keyring in the same
 // directory.
 func Cases(u, other *Upload) ([]Case, error) {
 	per, last := u.perPart(), u.Chunks()-1
-	if u.Size%crypt.ChunkSize == 0 || last < 2*per+1 || len(u.Segments) < 3 || u.Segments[2]-u.Segments[1] < 2 ||
+	if u.Size%crypt.ChunkSize == 0 || last < 2*per+1 || len(u.Segments) < 4 || u.Segments[2]-u.Segments[1] < 2 ||
 		other.Size != u.Size || other.PartSize != u.PartSize || other.Dir != u.Dir {
 		return nil, fmt.Errorf("v2tamper: upload %+v or %+v does not fit the cases", u, other)
 	}
 	k := per + 1 // a chunk inside the second part
 	seg1 := span(crypt.ChunkIndex(u.Segments[1]), crypt.ChunkIndex(u.Segments[2]-1))
+	// Without the second last segment, its bytes fall to the one
+	// before: the chunks it wrote list other pieces.
+	drop := len(u.Segments) - 2
+	dropped := span(crypt.ChunkIndex(u.Segments[drop]), crypt.ChunkIndex(u.Segments[drop+1]-1))
 	data := u.DataPath()
 	info := func(edit func(doc, enc map[string]any) error) func() error {
 		return func() error { return EditInfo(u.InfoPath(), edit) }
@@ -273,6 +277,15 @@ func Cases(u, other *Upload) ([]Case, error) {
 		})},
 		{Name: ".info: an Off of Segments", Bad: seg1, Apply: info(func(_, enc map[string]any) error {
 			segment(enc, 1)["Off"] = json.Number(strconv.FormatInt(u.Segments[1]+1, 10))
+			return nil
+		})},
+		{Name: ".info: a segment dropped from Segments", Bad: dropped, Apply: info(func(_, enc map[string]any) error {
+			segs := enc["Segments"].([]any)
+			enc["Segments"] = append(segs[:drop:drop], segs[drop+1:]...)
+			return nil
+		})},
+		{Name: ".info: PartSize", All: true, Apply: info(func(_, enc map[string]any) error {
+			enc["PartSize"] = json.Number(strconv.FormatInt(2*u.PartSize, 10))
 			return nil
 		})},
 		{Name: ".info: Tag", All: true, Apply: info(func(_, enc map[string]any) error { return FlipBase64(enc, "Tag", 0) })},
