@@ -68,18 +68,16 @@ func (p patchSchedule) send(t *testing.T, ts *testServer, u string, data []byte)
 		if i < maxPatches {
 			n = min(n, int64(p.sizes[min(i, len(p.sizes)-1)]))
 		}
-		if k := -1; p.cut != nil {
-			if k = p.cut(i); k >= 0 && int64(k) < n {
-				body := &brokenBody{r: bytes.NewReader(data[off : off+int64(k)]), encrypted: &ts.Store.Stats().EncryptedBytes}
-				body.want = body.encrypted.Load() + int64(k) - brokenSlack
-				if _, err := ts.Client.Patch(ctx, u, off, body, n); err == nil {
-					t.Fatalf("request %d: a PATCH whose body broke off succeeded", i)
-				}
-				if body.stalled {
-					t.Fatalf("request %d: the store did not get %d bytes of a body that then broke off", i, k-brokenSlack)
-				}
-				continue
+		if k := p.cutAt(i); k >= 0 && k < n {
+			body := &brokenBody{r: bytes.NewReader(data[off : off+k]), encrypted: &ts.Store.Stats().EncryptedBytes}
+			body.want = body.encrypted.Load() + k - brokenSlack
+			if _, err := ts.Client.Patch(ctx, u, off, body, n); err == nil {
+				t.Fatalf("request %d: a PATCH whose body broke off succeeded", i)
 			}
+			if body.stalled {
+				t.Fatalf("request %d: the store did not get %d bytes of a body that then broke off", i, k-brokenSlack)
+			}
+			continue
 		}
 		got, err := ts.Client.Patch(ctx, u, off, bytes.NewReader(data[off:off+n]), n)
 		if status := tusclient.Status(err); p.cut != nil && (status == http.StatusConflict || status == http.StatusBadRequest && strings.Contains(err.Error(), "ERR_UPLOAD_INTERRUPTED")) {
@@ -93,6 +91,14 @@ func (p patchSchedule) send(t *testing.T, ts *testServer, u string, data []byte)
 		off = got
 	}
 	return kept
+}
+
+// cutAt is where request i's body breaks off, or -1.
+func (p patchSchedule) cutAt(i int) int64 {
+	if p.cut == nil {
+		return -1
+	}
+	return int64(p.cut(i))
 }
 
 // brokenBody is a request body that breaks off after r: once the store
@@ -163,8 +169,8 @@ func checkSplit(t *testing.T, ts *testServer, u string, data []byte, seed uint64
 	}
 }
 
-// sizes is n PATCHes of size each, then PATCHes of 2 MiB.
-func sizes(n, size int) []int {
+// repeated is n PATCHes of size each, then PATCHes of 2 MiB.
+func repeated(n, size int) []int {
 	s := make([]int, n, n+1)
 	for i := range s {
 		s[i] = size
@@ -215,8 +221,8 @@ func TestFormatV2SplitEquivalence(t *testing.T) {
 		{"1-byte PATCHes, then growing ones", small, patchSchedule{sizes: growing(2 * mib)}},
 		{"1-byte PATCHes across a chunk boundary", small, patchSchedule{sizes: []int{C - 2, 1, 1, 1, 1, 2 * mib}}},
 		{"1-byte PATCHes across a part boundary", small, patchSchedule{sizes: []int{P - 2, 1, 1, 1, 1, 2 * mib}}},
-		{"a chunk - 1", small, patchSchedule{sizes: sizes(6, C-1)}},
-		{"a chunk + 1", small, patchSchedule{sizes: sizes(6, C+1)}},
+		{"a chunk - 1", small, patchSchedule{sizes: repeated(6, C-1)}},
+		{"a chunk + 1", small, patchSchedule{sizes: repeated(6, C+1)}},
 		{"a chunk - 1 and + 1, with HEADs", small, patchSchedule{sizes: []int{C - 1, C + 1, C - 1, C + 1, C - 1, C + 1, 2 * mib}, head: always}},
 		{"a part - 1, then + 1", large, patchSchedule{sizes: []int{P - 1, P + 1}}},
 		{"a part + 1, then - 1", large, patchSchedule{sizes: []int{P + 1, P - 1}}},
