@@ -25,9 +25,12 @@ import (
 // chunk the tail ends in, one that completes it, one that fills a part,
 // the data-less PATCH that declares a deferred length. Each fails with a
 // 500, no 204, and leaves the stored upload as it was: same offset, same
-// tail, same tags, no tag object; undoing the alteration, the upload
-// resumes (from HEAD) and reads back whole. The tail cache is off, so
-// every request reads the fragments back.
+// tail, same tags, no tag object (a length the refused request declared
+// stays declared). Undoing the alteration, the upload resumes (from HEAD)
+// and reads back whole; one whose length was declared completes on the
+// next request, here the client's retry (see
+// TestDeclaredLengthCompletionFailed). The tail cache is off, so every
+// request reads the fragments back.
 func TestFormatV2TamperedTail(t *testing.T) {
 	ts := newTestServerWith(t, 4, func(c *store.Config) {
 		store.SetFormatV2(c)
