@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/tusvault/tusvault/internal/s3server"
 	"github.com/tusvault/tusvault/internal/tusclient"
 	"github.com/tusvault/tusvault/internal/v2tamper"
 	"github.com/tusvault/tusvault/store"
 	"github.com/tusvault/tusvault/store/crypt"
+	"github.com/tusvault/tusvault/store/s3"
 )
 
 // v2TamperPieces are the PATCH sizes of the uploads that
@@ -32,16 +36,34 @@ var v2TamperPieces = []int{100000, 3 * mib, 3*mib + 12345, 1, 5 * mib}
 // Ranges that touch no broken chunk still read.
 func TestFormatV2Tampering(t *testing.T) {
 	ts := newTestServerWith(t, 4, store.SetFormatV2)
+	checkTampering(t, ts, ts.Dir)
+}
+
+// On S3 (versitygw, whose posix backend keeps the objects as files), as
+// on disk: ranges past the end of a truncated object and missing tag
+// objects are S3 errors there, not short reads.
+func TestFormatV2TamperingOnS3(t *testing.T) {
+	b, dir := s3BackendIn(t)
+	ts := newTestServerWith(t, 4, func(c *store.Config) {
+		store.SetFormatV2(c)
+		c.Backend = b
+	})
+	checkTampering(t, ts, dir)
+}
+
+// checkTampering uploads two uploads to ts, whose objects are the files
+// of dir, and checks every alteration of v2tamper on the first.
+func checkTampering(t *testing.T, ts *testServer, dir string) {
 	ctx := context.Background()
 	data := randomBytes(71, 11*mib+17)
 	u := ts.upload(t, data, v2TamperPieces...)
 	o := ts.upload(t, randomBytes(72, len(data)), v2TamperPieces...)
 	id := tusclient.UploadID(u)
-	up, err := v2tamper.Load(ts.Dir, id)
+	up, err := v2tamper.Load(dir, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := v2tamper.Load(ts.Dir, tusclient.UploadID(o))
+	other, err := v2tamper.Load(dir, tusclient.UploadID(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,4 +150,27 @@ func checkTamperedGets(t *testing.T, ts *testServer, u string, data []byte, c v2
 			}
 		}
 	}
+}
+
+// s3Backend is an S3 backend over a fresh bucket of versitygw.
+func s3Backend(t *testing.T) store.Backend {
+	t.Helper()
+	b, _ := s3BackendIn(t)
+	return b
+}
+
+// s3BackendIn is s3Backend, and the directory where versitygw keeps the
+// bucket's objects: key k is the file <dir>/k.
+func s3BackendIn(t *testing.T) (store.Backend, string) {
+	t.Helper()
+	srv := s3server.Start(t)
+	bucket := srv.NewBucket(t)
+	b, err := s3.New(t.Context(), s3.Config{
+		Bucket: bucket, Endpoint: srv.Endpoint, Region: srv.Region,
+		Credentials: srv.Credentials(), MaxBackoff: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, filepath.Join(srv.Dir, bucket)
 }
