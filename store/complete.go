@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -43,11 +44,12 @@ func (u *upload) FinishUpload(ctx context.Context) error {
 	return nil
 }
 
-// completable reports whether every byte is committed but the upload is
-// not complete yet.
+// completable reports whether every byte is committed (or stored, the
+// last ones in the tail: see complete) but the upload is not complete
+// yet.
 func (u *upload) completable() bool {
 	i := u.info
-	return i.Enc.Tag == nil && !i.SizeIsDeferred && i.Enc.Committed == i.Size
+	return i.Enc.Tag == nil && !i.SizeIsDeferred && (i.Enc.Committed == i.Size || i.Offset == i.Size)
 }
 
 // settle completes a completable upload that tusd will not finish, logs
@@ -117,9 +119,19 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
-	start, pages := time.Now(), u.info.Enc.Pages
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
+	if u.info.Enc.Committed < u.info.Size {
+		// Every byte is stored, the last ones in the tail: a data-less
+		// request declared the length and failed after DeclareLength
+		// had stored it. tusd now sees the upload as finished and sends
+		// no other request, so the tail goes out as the last part here,
+		// as that request would have sent it.
+		if _, err := u.writeChunk(ctx, u.info.Offset, http.NoBody); err != nil {
+			return false, err
+		}
+	}
+	start, pages := time.Now(), u.info.Enc.Pages
 	wait := completeBackoff
 	for attempt := 1; ; attempt++ {
 		err = u.completeOnce(ctx)

@@ -13,10 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tusvault/tusvault/internal/s3server"
 	"github.com/tusvault/tusvault/internal/tusclient"
 	"github.com/tusvault/tusvault/store"
-	"github.com/tusvault/tusvault/store/s3"
 )
 
 // tailInfo is the tail of an upload's .info (layout 2).
@@ -89,21 +87,6 @@ func checkTail(t *testing.T, b store.Backend, id string) tailInfo {
 		t.Fatalf("tail objects %v, .info lists %v", got, listed)
 	}
 	return info
-}
-
-// s3Backend returns a backend on a fresh bucket of a versitygw started
-// for the test.
-func s3Backend(t *testing.T) store.Backend {
-	t.Helper()
-	srv := s3server.Start(t)
-	b, err := s3.New(t.Context(), s3.Config{
-		Bucket: srv.NewBucket(t), Endpoint: srv.Endpoint, Region: srv.Region,
-		Credentials: srv.Credentials(), MaxBackoff: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // The backends the tail tests run on: the disk backend of the test
