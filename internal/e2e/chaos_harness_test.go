@@ -24,6 +24,7 @@ import (
 const (
 	envFailpoint    = "TUSVAULT_FAILPOINT"    // <stage>[:<n>][=kill|block]
 	envSegmentLog   = "TUSVAULT_SEGMENT_LOG"  // every segment about to be persisted
+	envSealLog      = "TUSVAULT_SEAL_LOG"     // every v2 chunk about to be sealed
 	envSegmentPage  = "TUSVAULT_SEGMENT_PAGE" // segments per segment page (store/pages_failpoint.go)
 	failpointMarker = "TUSVAULT-FAILPOINT"    // starts the line printed at the armed stage
 )
@@ -43,7 +44,7 @@ func chaosLong() bool { return os.Getenv(envChaos) == "long" }
 func withoutFailpointEnv(env []string) []string {
 	var kept []string
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envFailpoint+"=") && !strings.HasPrefix(kv, envSegmentLog+"=") {
+		if !strings.HasPrefix(kv, envFailpoint+"=") && !strings.HasPrefix(kv, envSegmentLog+"=") && !strings.HasPrefix(kv, envSealLog+"=") {
 			kept = append(kept, kv)
 		}
 	}
@@ -54,19 +55,25 @@ func withoutFailpointEnv(env []string) []string {
 
 // rig is one store (a disk directory, or a fresh bucket of versitygw)
 // that a test starts, kills and restarts servers on, all of them with the
-// failpoint binary writing one segment log.
+// failpoint binary writing one segment log and one seal log.
 type rig struct {
-	name   string // "disk" or "s3"
-	env    *s3Env // nil on disk
-	bucket string
-	dir    string // -upload-dir: the objects on disk, the keyring home and spool on S3
-	segLog string
+	name    string // "disk" or "s3"
+	env     *s3Env // nil on disk
+	bucket  string
+	dir     string // -upload-dir: the objects on disk, the keyring home and spool on S3
+	segLog  string
+	sealLog string
+	// v1: the servers create format v1 uploads (-upload-format 1), for
+	// the counter checker; otherwise v2, the default, for the nonce
+	// checker.
+	v1 bool
 }
 
 func newRig(t *testing.T, env *s3Env) *rig {
 	t.Helper()
 	base := t.TempDir()
-	r := &rig{name: "disk", env: env, dir: filepath.Join(base, "up"), segLog: filepath.Join(base, "segments.log")}
+	r := &rig{name: "disk", env: env, dir: filepath.Join(base, "up"),
+		segLog: filepath.Join(base, "segments.log"), sealLog: filepath.Join(base, "seals.log")}
 	if env != nil {
 		r.name = "s3"
 		r.bucket = env.srv.NewBucket(t)
@@ -107,7 +114,7 @@ func (r *rig) spoolDir() string { return filepath.Join(r.dir, ".tusvault", "spoo
 func (r *rig) procEnv(fp string) []string {
 	// One segment a page: every part commit pages the segments it
 	// completes, so the trials cover the paged layout.
-	env := []string{envSegmentLog + "=" + r.segLog, envSegmentPage + "=1"}
+	env := []string{envSegmentLog + "=" + r.segLog, envSealLog + "=" + r.sealLog, envSegmentPage + "=1"}
 	if fp != "" {
 		env = append(env, envFailpoint+"="+fp)
 	}
@@ -119,6 +126,9 @@ func (r *rig) procEnv(fp string) []string {
 func (r *rig) start(t *testing.T, fp string, extra ...string) *server {
 	t.Helper()
 	flags := append([]string{"-auth=none"}, r.storage()[2:]...) // -upload-dir is spawnServer's
+	if r.v1 {
+		flags = append(flags, "-upload-format", "1")
+	}
 	s := spawnServerOpts(t, r.dir, procOpts{bin: fpBinPath, env: r.procEnv(fp)}, append(flags, extra...)...)
 	s.awaitReady()
 	s.ObjDir = r.objDir()

@@ -20,8 +20,10 @@ import (
 // SIGKILLs the server at a random moment; half the trials kill it again
 // while the uploads resume. After the last restart every upload resumes
 // from HEAD's offset (half the time with different bytes from there, as
-// after a rollback) and must end byte-exact with a valid tag; the counter
-// checker audits every segment; no spool file survives a kill.
+// after a rollback) and must end byte-exact with a valid tag; the nonce
+// checker audits every chunk seal of the v2 uploads, and in every fifth
+// trial the uploads are v1 (-upload-format 1) and the counter checker
+// audits their segments; no spool file survives a kill.
 //
 // CI runs 10 trials; make chaos (TUSVAULT_CHAOS=long) runs 50. The seed is
 // logged; TUSVAULT_CHAOS_SEED replays a run.
@@ -41,20 +43,29 @@ func TestChaosRandomKills(t *testing.T) {
 	env := newS3Env(t)
 	start := time.Now()
 	kills := 0
+	var total audited
 	for i := range trials {
 		var e *s3Env
 		name := "disk"
 		if i%2 == 1 {
 			e, name = env, "s3"
 		}
+		v1 := i%5 == 4 // one disk and one S3 trial in ten
+		if v1 {
+			name += "-v1"
+		}
 		t.Run(fmt.Sprintf("%02d-%s", i, name), func(t *testing.T) {
-			kills += randomTrial(t, newRig(t, e), rand.New(rand.NewPCG(seed, uint64(i))))
+			r := newRig(t, e)
+			r.v1 = v1
+			k, n := randomTrial(t, r, rand.New(rand.NewPCG(seed, uint64(i))))
+			kills += k
+			total.add(n)
 		})
 		if t.Failed() {
 			t.Fatalf("trial %d failed (seed %d)", i, seed)
 		}
 	}
-	t.Logf("%d trials, %d kills mid-upload in %v", trials, kills, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d trials, %d kills mid-upload in %v; %v", trials, kills, time.Since(start).Round(time.Millisecond), total)
 }
 
 // randomSize picks an upload length within two bytes of one to four
@@ -71,7 +82,7 @@ func randomSize(rng *rand.Rand) int64 {
 	}
 }
 
-func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int) {
+func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int, n audited) {
 	ctx := testCtx(t, 120*time.Second)
 	c := newClient()
 	var ups []*chaosUpload
@@ -157,9 +168,10 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int) {
 		}
 		up.verify(t, ctx, c, s)
 	}
-	n := auditStore(t, r, sizes)
-	t.Logf("uploads%s; %d segments audited", desc, n)
-	return kills
+	n = auditStore(t, r, sizes)
+	r.checkFormat(t, n, len(ups))
+	t.Logf("uploads%s; %v", desc, n)
+	return kills, n
 }
 
 // sendAll sends the whole upload from offset 0 in PATCHes of pieces
