@@ -114,6 +114,7 @@
 //	complete-multipart     just before CompleteMultipart
 //	disk-assemble          disk backend: parts concatenated, not renamed into place
 //	multipart-completed    the data object assembled, no tag in .info yet
+//	tags-resealed          v2, completion: the last tag object rewritten with the re-sealed final tag, no tag in .info yet
 //	sweep-upload           a sweep holds an upload's lock, before reading it again
 //	remove                 removal: data, tail and multipart gone, .info not yet
 package store

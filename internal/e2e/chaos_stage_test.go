@@ -27,7 +27,9 @@ import (
 // The servers page every segment they can (TUSVAULT_SEGMENT_PAGE=1), so
 // the commit of part 2 moves segment 0 into a segment page.
 // Two more trials kill a POST between its multipart upload and its first
-// .info (createTrial) and a DELETE before its .info goes (terminateTrial).
+// .info (createTrial) and a DELETE before its .info goes (terminateTrial);
+// those of chaos_deferred_test.go kill the PATCH that declares a deferred
+// length.
 
 const (
 	stageSize   = 11*MiB + 123
@@ -94,6 +96,14 @@ func runStages(t *testing.T, env *s3Env, v1 bool) {
 		}
 		t.Run(strings.NewReplacer(":", "_", "=", "_").Replace(tc.fp), func(t *testing.T) {
 			stageTrial(t, rig(t), tc, uint64(9100+10*i))
+		})
+	}
+	for i, tc := range deferredCases {
+		if tc.v2Only && v1 {
+			continue
+		}
+		t.Run("deferred_"+strings.NewReplacer(":", "_").Replace(tc.fp), func(t *testing.T) {
+			deferredTrial(t, rig(t), tc, uint64(9300+10*i))
 		})
 	}
 	t.Run("multipart-created_1", func(t *testing.T) { createTrial(t, rig(t)) })
