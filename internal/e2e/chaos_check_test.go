@@ -62,32 +62,43 @@ type segRec struct {
 
 // readSegLog parses a segment log, grouped by upload id in log order.
 func readSegLog(path string) (map[string][]segRec, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return map[string][]segRec{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string][]segRec{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		where := fmt.Sprintf("%s:%d", filepath.Base(path), line)
-		fields := strings.Fields(sc.Text())
+	err := eachLine(path, func(line, where string) error {
+		fields := strings.Fields(line)
 		if len(fields) != 3 {
-			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+			return fmt.Errorf("%s: malformed line %q", where, line)
 		}
 		off, err := strconv.ParseInt(fields[1], 10, 64)
 		iv, herr := hex.DecodeString(fields[2])
 		if err != nil || herr != nil || len(iv) != 16 || off < 0 {
-			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+			return fmt.Errorf("%s: malformed line %q", where, line)
 		}
 		r := segRec{id: fields[0], off: off, where: where}
 		copy(r.iv[:], iv)
 		out[r.id] = append(out[r.id], r)
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls f with every line of the log at path and its place
+// (file:line), stopping at the first error; a missing log has no lines.
+func eachLine(path string, f func(line, where string) error) error {
+	file, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
 	}
-	return out, sc.Err()
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for n := 1; sc.Scan(); n++ {
+		if err := f(sc.Text(), fmt.Sprintf("%s:%d", filepath.Base(path), n)); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // ivRegistry holds every IV of every segment log audited in this run.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -60,26 +59,17 @@ type sealRec struct {
 
 // readSealLog parses a seal log, grouped by upload id in log order.
 func readSealLog(path string) (map[string][]sealRec, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return map[string][]sealRec{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string][]sealRec{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		where := fmt.Sprintf("%s:%d", filepath.Base(path), line)
-		r, ok := parseSealLine(sc.Text())
+	err := eachLine(path, func(line, where string) error {
+		r, ok := parseSealLine(line)
 		if !ok {
-			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+			return fmt.Errorf("%s: malformed line %q", where, line)
 		}
 		r.where = where
 		out[r.id] = append(out[r.id], r)
-	}
-	return out, sc.Err()
+		return nil
+	})
+	return out, err
 }
 
 func parseSealLine(line string) (sealRec, bool) {
