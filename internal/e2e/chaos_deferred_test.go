@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -45,16 +46,12 @@ func deferredTrial(t *testing.T, r *rig, tc deferredCase, seed uint64) {
 	ctx := testCtx(t, 90*time.Second)
 	c := newClient()
 	s := r.start(t, tc.fp)
-	u, err := c.Create(ctx, s.Endpoint, -1, nil)
-	if err != nil {
-		t.Fatalf("POST: %v", err)
-	}
-	id := uploadID(t, u)
-	up := &chaosUpload{path: "/files/" + id, id: id, size: tc.size, want: randomBytes(seed, int(tc.size))}
+	up := createDeferred(t, ctx, c, s, randomBytes(seed, int(tc.size)))
+	id := up.id
 	if err := up.patch(ctx, c, s, tc.size); err != nil {
 		t.Fatal(err)
 	}
-	if err := declareLength(ctx, c, up.url(s), tc.size); err == nil {
+	if err := up.declare(ctx, c, s); err == nil {
 		t.Fatalf("declaring the length succeeded although the server was to die at %q", tc.fp)
 	}
 	mark := waitMark(t, s, 30*time.Second, false)
@@ -86,9 +83,10 @@ func declareLength(ctx context.Context, c *tusclient.Client, u string, length in
 	if err != nil {
 		return err
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
-		return fmt.Errorf("PATCH declaring the length: status %d", resp.StatusCode)
+		return fmt.Errorf("PATCH declaring the length: %w", &tusclient.StatusError{Status: resp.StatusCode, Body: string(body)})
 	}
 	return nil
 }

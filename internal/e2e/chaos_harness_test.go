@@ -226,6 +226,10 @@ type chaosUpload struct {
 	// rate, when positive, paces PATCH bodies at about that many bytes a
 	// second.
 	rate float64
+	// deferred: created with a deferred length, which the client declares
+	// once every byte is acknowledged, in a PATCH without data; declared:
+	// the server has it (a HEAD showed it, or the PATCH was answered).
+	deferred, declared bool
 }
 
 func (up *chaosUpload) url(s *server) string { return "http://" + s.Addr + up.path }
@@ -239,12 +243,41 @@ func (v *violation) Error() string { return v.msg }
 // createUpload creates an upload of want's length on s.
 func createUpload(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte) *chaosUpload {
 	t.Helper()
-	u, err := c.Create(ctx, s.Endpoint, int64(len(want)), map[string]string{"filename": "chaos.bin"})
+	return newChaosUpload(t, ctx, c, s, want, false)
+}
+
+// createDeferred creates an upload of a deferred length on s, which will
+// be want's.
+func createDeferred(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte) *chaosUpload {
+	t.Helper()
+	return newChaosUpload(t, ctx, c, s, want, true)
+}
+
+func newChaosUpload(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte, deferred bool) *chaosUpload {
+	t.Helper()
+	length := int64(len(want))
+	if deferred {
+		length = -1
+	}
+	u, err := c.Create(ctx, s.Endpoint, length, map[string]string{"filename": "chaos.bin"})
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
 	id := uploadID(t, u)
-	return &chaosUpload{path: "/files/" + id, id: id, size: int64(len(want)), want: want}
+	return &chaosUpload{path: "/files/" + id, id: id, size: int64(len(want)), want: want, deferred: deferred}
+}
+
+// declare declares the length of a deferred upload that the server does
+// not have yet.
+func (up *chaosUpload) declare(ctx context.Context, c *tusclient.Client, s *server) error {
+	if !up.deferred || up.declared {
+		return nil
+	}
+	if err := declareLength(ctx, c, up.url(s), up.size); err != nil {
+		return err
+	}
+	up.declared = true
+	return nil
 }
 
 // patch sends want[acked:acked+n] in one PATCH and records the answer.
@@ -275,8 +308,13 @@ func (up *chaosUpload) head(ctx context.Context, c *tusclient.Client, s *server)
 		return 0, err
 	}
 	switch {
+	case length == -1 && up.deferred && !up.declared: // not declared yet
 	case length != up.size:
 		return off, &violation{fmt.Sprintf("HEAD: Upload-Length %d, want %d", length, up.size)}
+	default:
+		up.declared = up.deferred
+	}
+	switch {
 	case off < up.acked:
 		return off, &violation{fmt.Sprintf("HEAD: offset %d is behind the acknowledged %d: acknowledged bytes were lost", off, up.acked)}
 	case off > up.sent && off > 0:
@@ -287,7 +325,7 @@ func (up *chaosUpload) head(ctx context.Context, c *tusclient.Client, s *server)
 }
 
 // resume finishes the upload on s from the offset HEAD reports, in PATCHes
-// of pieces (cycled; none: one PATCH). With fresh, the bytes from that
+// of pieces (cycled; none: one PATCH), then declares a deferred length. With fresh, the bytes from that
 // offset are new ones (seed), as a client that changed its file would
 // send: the store must encrypt them under new counters.
 func (up *chaosUpload) resume(ctx context.Context, c *tusclient.Client, s *server, pieces []int64, fresh bool, seed uint64) error {
@@ -310,7 +348,7 @@ func (up *chaosUpload) resume(ctx context.Context, c *tusclient.Client, s *serve
 			return err
 		}
 	}
-	return nil
+	return up.declare(ctx, c, s)
 }
 
 // verify checks a finished upload: HEAD at its size, a full GET and

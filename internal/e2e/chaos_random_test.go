@@ -15,7 +15,8 @@ import (
 )
 
 // Random kills: each trial runs one to three uploads of random sizes (at,
-// around and between part boundaries) in PATCHes of random sizes, paced so
+// around and between part boundaries; one in four with a deferred length,
+// declared by a PATCH without data at the end) in PATCHes of random sizes, paced so
 // that requests are in flight, on the disk backend or on S3 in turn, and
 // SIGKILLs the server at a random moment; half the trials kill it again
 // while the uploads resume. After the last restart every upload resumes
@@ -89,7 +90,12 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int, n audited) {
 	sizes := map[string]int64{}
 	s := r.start(t, "")
 	for range 1 + rng.IntN(3) {
-		up := createUpload(t, ctx, c, s, randomBytes(rng.Uint64(), int(randomSize(rng))))
+		want := randomBytes(rng.Uint64(), int(randomSize(rng)))
+		create := createUpload
+		if rng.IntN(4) == 0 {
+			create = createDeferred
+		}
+		up := create(t, ctx, c, s, want)
 		up.rate = float64(8<<20 + rng.Int64N(56<<20)) // 8 to 64 MiB/s
 		ups = append(ups, up)
 		sizes[up.id] = up.size
@@ -97,6 +103,9 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int, n audited) {
 	desc := ""
 	for _, up := range ups {
 		desc += fmt.Sprintf(" %d@%.0fMiB/s", up.size, up.rate/(1<<20))
+		if up.deferred {
+			desc += "(deferred)"
+		}
 	}
 	rounds := 1 + rng.IntN(2)
 	for round := range rounds {
@@ -175,7 +184,7 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int, n audited) {
 }
 
 // sendAll sends the whole upload from offset 0 in PATCHes of pieces
-// (cycled).
+// (cycled), then declares a deferred length.
 func (up *chaosUpload) sendAll(ctx context.Context, c *tusclient.Client, s *server, pieces []int64) error {
 	for i := 0; up.acked < up.size; i++ {
 		if i > 10000 {
@@ -185,5 +194,5 @@ func (up *chaosUpload) sendAll(ctx context.Context, c *tusclient.Client, s *serv
 			return err
 		}
 	}
-	return nil
+	return up.declare(ctx, c, s)
 }
