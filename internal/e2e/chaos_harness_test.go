@@ -44,7 +44,7 @@ func chaosLong() bool { return os.Getenv(envChaos) == "long" }
 func withoutFailpointEnv(env []string) []string {
 	var kept []string
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envFailpoint+"=") && !strings.HasPrefix(kv, envSegmentLog+"=") && !strings.HasPrefix(kv, envSealLog+"=") {
+		if name, _, _ := strings.Cut(kv, "="); name != envFailpoint && name != envSegmentLog && name != envSealLog {
 			kept = append(kept, kv)
 		}
 	}
@@ -325,9 +325,10 @@ func (up *chaosUpload) head(ctx context.Context, c *tusclient.Client, s *server)
 }
 
 // resume finishes the upload on s from the offset HEAD reports, in PATCHes
-// of pieces (cycled; none: one PATCH), then declares a deferred length. With fresh, the bytes from that
-// offset are new ones (seed), as a client that changed its file would
-// send: the store must encrypt them under new counters.
+// of pieces (cycled; none: one PATCH), then declares a deferred length.
+// With fresh, the bytes from that offset are new ones (seed), as a client
+// that changed its file would send: the store must encrypt them under new
+// counters.
 func (up *chaosUpload) resume(ctx context.Context, c *tusclient.Client, s *server, pieces []int64, fresh bool, seed uint64) error {
 	off, err := up.head(ctx, c, s)
 	if err != nil {

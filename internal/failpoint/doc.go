@@ -6,10 +6,11 @@
 // matters (see store/doc.go for the list), wraps the bodies it hands to the
 // backend for a part or a tail in Reader, calls Segment just before it
 // persists a fresh segment, and ChunkSealed (from crypt.ChunkCipher's
-// SealChunk) just before it seals a chunk of a format v2 upload. In an ordinary build these are empty functions
-// that the compiler inlines away: the release binary holds no failpoint
-// code and reads no environment variable for it (internal/e2e checks that
-// the binary lacks the variable's name).
+// SealChunk) just before it seals a chunk of a format v2 upload. In an
+// ordinary build these are empty functions that the compiler inlines
+// away: the release binary holds no failpoint code and reads no
+// environment variable for it (internal/e2e checks that the binary lacks
+// the variables' names).
 //
 // Built with -tags failpoint, the process reads two environment variables
 // at startup:
