@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -44,12 +43,26 @@ func (u *upload) FinishUpload(ctx context.Context) error {
 	return nil
 }
 
-// completable reports whether every byte is committed (or stored, the
-// last ones in the tail: see complete) but the upload is not complete
-// yet.
+// completable reports whether every byte is committed (or stored, and
+// the length known: see sendLastPart) but the upload is not complete yet.
 func (u *upload) completable() bool {
 	i := u.info
 	return i.Enc.Tag == nil && !i.SizeIsDeferred && (i.Enc.Committed == i.Size || i.Offset == i.Size)
+}
+
+// sendLastPart commits the tail of an upload whose length a request
+// without data declared after data that ended in the tail, but which
+// ended (a crash, a backend error) before it sent the tail as the final
+// part: tusd counts such an upload as finished (offset = length) and
+// never passes a request for it to the store again, so the store sends
+// the final part itself, as that request would have (for v2, re-sealing
+// the last chunk as final first).
+func (u *upload) sendLastPart(ctx context.Context) error {
+	if u.info.Enc.Committed == u.info.Size {
+		return nil
+	}
+	_, err := u.writeChunk(ctx, u.info.Offset, bytes.NewReader(nil))
+	return err
 }
 
 // settle completes a completable upload that tusd will not finish, logs
@@ -119,19 +132,13 @@ func (u *upload) complete(ctx context.Context) (done bool, err error) {
 	if !u.completable() {
 		return false, errNotFinished
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
-	if u.info.Enc.Committed < u.info.Size {
-		// Every byte is stored, the last ones in the tail: a data-less
-		// request declared the length and failed after DeclareLength
-		// had stored it. tusd now sees the upload as finished and sends
-		// no other request, so the tail goes out as the last part here,
-		// as that request would have sent it.
-		if _, err := u.writeChunk(ctx, u.info.Offset, http.NoBody); err != nil {
-			return false, err
-		}
+	if err := u.sendLastPart(ctx); err != nil {
+		return false, err
 	}
-	start, pages := time.Now(), u.info.Enc.Pages
+	pages := u.info.Enc.Pages
 	wait := completeBackoff
 	for attempt := 1; ; attempt++ {
 		err = u.completeOnce(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -77,5 +78,6 @@ func (u *upload) resealCommitted(ctx context.Context, segs []crypt.Segment, tag 
 	if err := b.Put(ctx, name, bytes.NewReader(tags), int64(len(tags))); err != nil {
 		return nil, fmt.Errorf("store the last tag object: %w", err)
 	}
+	failpoint.Hit("tags-resealed")
 	return final, nil
 }

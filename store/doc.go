@@ -136,7 +136,9 @@
 // internal/e2e), TUSVAULT_FAILPOINT=<stage>[:<n>][=kill|block] makes the
 // process print a marker line and SIGKILL itself (or block) at the n-th
 // hit of a stage, TUSVAULT_SEGMENT_LOG=<file> logs every segment just
-// before it is persisted, for the tests' counter checker, and
+// before it is persisted, for the tests' counter checker,
+// TUSVAULT_SEAL_LOG=<file> every chunk of a v2 upload just before it is
+// sealed, for their nonce checker, and
 // TUSVAULT_SEGMENT_PAGE=<n> puts n segments in a segment page instead of
 // 64. The stages:
 //
@@ -144,7 +146,9 @@
 //	segment-stored         PATCH: the request's segment is in .info, no byte encrypted
 //	spool                  after each write to a spool file
 //	upload-part            the middle of each pass over a part's body by the backend
-//	part-uploaded          a part confirmed by the backend, .info not committed
+//	chunk-sealed           v2: before each seal of a chunk (crypt.ChunkCipher.SealChunk)
+//	tag-object             v2: a part confirmed by the backend, its tag object not stored yet
+//	part-uploaded          a part (v2: and its tag object) confirmed by the backend, .info not committed
 //	tail                   the middle of the body of the request's tail fragment
 //	tail-stored            the fragment stored, not listed in .info yet
 //	tail-absorbed          a part holding the tail's fragments committed, the fragments not deleted yet
@@ -153,6 +157,7 @@
 //	complete-multipart     just before CompleteMultipart
 //	disk-assemble          disk backend: parts concatenated, not renamed into place
 //	multipart-completed    the data object assembled, no tag in .info yet
+//	tags-resealed          v2, completion: the last tag object rewritten with the re-sealed final tag, no tag in .info yet
 //	sweep-upload           a sweep holds an upload's lock, before reading it again
 //	remove                 removal: data, tail and multipart gone, .info not yet
 package store

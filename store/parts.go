@@ -334,6 +334,7 @@ func (w *partWriter) uploadPart(job *partJob) error {
 	_, err := w.u.s.cfg.Backend.UploadPart(w.ctx, w.key, w.multipartID, int32(job.num), body, job.size)
 	if err == nil && job.tags != nil {
 		// v2: the part's tag object, before .info counts the part.
+		failpoint.Hit("tag-object")
 		err = w.u.s.cfg.Backend.Put(w.ctx, tagKey(w.key, job.num), bytes.NewReader(job.tags), int64(len(job.tags)))
 	}
 	if err == nil {

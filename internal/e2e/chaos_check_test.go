@@ -25,7 +25,10 @@ import (
 //
 //	(a) IVs are unique: no IV was logged twice, in any upload of any trial
 //	    of the test binary's run (ivRegistry);
-//	(b) counters are disjoint: for each upload of Size bytes, any two of
+//	(b) counters are disjoint (format v1, where every segment's IV is a
+//	    CTR counter under the upload's one key; format v2 gives every
+//	    segment its own key, and chaos_nonce_test.go's checker takes
+//	    over): for each upload of Size bytes, any two of
 //	    its logged segments i ≠ j have disjoint counter ranges
 //	    R_i = { IV_i + floor(o/16) mod 2^128 : Off_i ≤ o < Size }.
 //	    Whatever a request encrypted under segment i lies at offsets in
@@ -59,32 +62,43 @@ type segRec struct {
 
 // readSegLog parses a segment log, grouped by upload id in log order.
 func readSegLog(path string) (map[string][]segRec, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return map[string][]segRec{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string][]segRec{}
-	sc := bufio.NewScanner(f)
-	for line := 1; sc.Scan(); line++ {
-		where := fmt.Sprintf("%s:%d", filepath.Base(path), line)
-		fields := strings.Fields(sc.Text())
+	err := eachLine(path, func(line, where string) error {
+		fields := strings.Fields(line)
 		if len(fields) != 3 {
-			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+			return fmt.Errorf("%s: malformed line %q", where, line)
 		}
 		off, err := strconv.ParseInt(fields[1], 10, 64)
 		iv, herr := hex.DecodeString(fields[2])
 		if err != nil || herr != nil || len(iv) != 16 || off < 0 {
-			return nil, fmt.Errorf("%s: malformed line %q", where, sc.Text())
+			return fmt.Errorf("%s: malformed line %q", where, line)
 		}
 		r := segRec{id: fields[0], off: off, where: where}
 		copy(r.iv[:], iv)
 		out[r.id] = append(out[r.id], r)
+		return nil
+	})
+	return out, err
+}
+
+// eachLine calls f with every line of the log at path and its place
+// (file:line), stopping at the first error; a missing log has no lines.
+func eachLine(path string, f func(line, where string) error) error {
+	file, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
 	}
-	return out, sc.Err()
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for n := 1; sc.Scan(); n++ {
+		if err := f(sc.Text(), fmt.Sprintf("%s:%d", filepath.Base(path), n)); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // ivRegistry holds every IV of every segment log audited in this run.
@@ -155,11 +169,15 @@ func predictSegments(recs []segRec, size int64) []segRec {
 	return segs[:i]
 }
 
-// auditUpload checks (b), (c) and (d) for one upload: recs are its logged
-// segments in order, size its length, info its .info (nil once removed).
-func auditUpload(recs []segRec, size int64, info *infoFile) []string {
+// auditUpload checks (b) (when v1), (c) and (d) for one upload: recs are
+// its logged segments in order, size its length, info its .info (nil once
+// removed).
+func auditUpload(recs []segRec, size int64, v1 bool, info *infoFile) []string {
 	var bad []string
 	for i := range recs {
+		if !v1 {
+			break
+		}
 		for j := i + 1; j < len(recs); j++ {
 			if countersOverlap(recs[i], recs[j], size) {
 				bad = append(bad, fmt.Sprintf("(b) segments %s {Off %d} and %s {Off %d} share counter blocks", recs[i].where, recs[i].off, recs[j].where, recs[j].off))
@@ -202,13 +220,32 @@ func auditUpload(recs []segRec, size int64, info *infoFile) []string {
 	return bad
 }
 
-// auditStore runs the checker over the rig's segment log and every .info
-// in its store. sizes gives the length of every upload the test created
-// (removed ones too); a logged upload missing from it is an error. It
-// returns the number of segments audited.
-func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
+// audited counts what auditStore checked.
+type audited struct {
+	segments int // segment log lines
+	seals    int // seal log lines (v2)
+	v1, v2   int // uploads with a .info, by format
+}
+
+func (a *audited) add(b audited) {
+	a.segments, a.seals, a.v1, a.v2 = a.segments+b.segments, a.seals+b.seals, a.v1+b.v1, a.v2+b.v2
+}
+
+func (a audited) String() string {
+	return fmt.Sprintf("%d segments and %d chunk seals audited (%d v1 and %d v2 uploads)", a.segments, a.seals, a.v1, a.v2)
+}
+
+// auditStore runs the checkers over the rig's segment and seal logs and
+// every .info in its store. sizes gives the length of every upload the
+// test created (removed ones too); a logged upload missing from it is an
+// error.
+func auditStore(t *testing.T, r *rig, sizes map[string]int64) audited {
 	t.Helper()
 	logs, err := readSegLog(r.segLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seals, err := readSealLog(r.sealLog)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +293,14 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 		}
 		info.Enc.Segments = append(paged, info.Enc.Segments...)
 	}
-	n := 0
+	var n audited
+	for _, info := range infos {
+		if info.Enc.V == 2 {
+			n.v2++
+		} else {
+			n.v1++
+		}
+	}
 	for id, recs := range logs {
 		size, ok := sizes[id]
 		if !ok {
@@ -268,8 +312,12 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 				t.Error(err)
 			}
 		}
-		n += len(recs)
-		for _, p := range auditUpload(recs, size, infos[id]) {
+		n.segments += len(recs)
+		v1 := len(seals[id]) == 0 // an upload whose .info is gone
+		if info := infos[id]; info != nil {
+			v1 = info.Enc.V == 1
+		}
+		for _, p := range auditUpload(recs, size, v1, infos[id]) {
 			t.Errorf("upload %s: %s", id, p)
 		}
 	}
@@ -278,6 +326,12 @@ func auditStore(t *testing.T, r *rig, sizes map[string]int64) int {
 			t.Errorf("(d) upload %s has %d segments in .info and none in the segment log", id, len(info.Enc.Segments))
 		}
 	}
+	for id := range seals {
+		if _, ok := sizes[id]; !ok {
+			t.Errorf("seal log names upload %s, which the test did not create", id)
+		}
+	}
+	n.seals = checkSeals(t, seals, logs, infos)
 	for id, objs := range tails {
 		if infos[id] == nil {
 			t.Errorf("(e) tail objects %v of upload %s, whose .info is gone", objs, id)
@@ -338,11 +392,7 @@ func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	dek, err := crypt.UnwrapDEK(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := crypt.DeriveSubkeys(dek)
+	stateKey, err := pageKey(kek, info)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +403,7 @@ func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
 		if err != nil {
 			return nil, err
 		}
-		got, err := crypt.OpenPage(keys.State, info.ID, uint32(n), prev, page)
+		got, err := crypt.OpenPage(stateKey, info.ID, uint32(n), prev, page)
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", n, err)
 		}
@@ -366,6 +416,25 @@ func readPages(r *rig, id string, info *infoFile) ([]segment, error) {
 		return nil, fmt.Errorf("%d pages of %d segments do not match .info (%d segments)", info.Enc.Pages, len(segs), info.Enc.Paged)
 	}
 	return segs, nil
+}
+
+// pageKey is the key sealing the segment pages of the upload of info:
+// its state key, of format v1 or v2.
+func pageKey(kek []byte, info *infoFile) ([]byte, error) {
+	if info.Enc.V == 2 {
+		dek, err := crypt.UnwrapDEKV2(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := crypt.DeriveSubkeysV2(dek)
+		return keys.State, err
+	}
+	dek, err := crypt.UnwrapDEK(kek, info.Enc.WrappedDEK, info.ID, info.Enc.Kid)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := crypt.DeriveSubkeys(dek)
+	return keys.State, err
 }
 
 // The checker itself: it finds a reused IV, overlapping counters, a
@@ -386,12 +455,12 @@ func TestChaosCheckerCatches(t *testing.T) {
 		}
 		return info
 	}
-	if bad := auditUpload([]segRec{a, b}, size, finished(a, b)); len(bad) != 0 {
+	if bad := auditUpload([]segRec{a, b}, size, true, finished(a, b)); len(bad) != 0 {
 		t.Fatalf("a clean upload: %v", bad)
 	}
 	// A rollback: c replaces b at a lower offset; the object must use c.
 	c := rec(20<<10, iv(3, 0), "l:3")
-	if bad := auditUpload([]segRec{a, b, c}, size, finished(a, c)); len(bad) != 0 {
+	if bad := auditUpload([]segRec{a, b, c}, size, true, finished(a, c)); len(bad) != 0 {
 		t.Fatalf("a clean rollback: %v", bad)
 	}
 	cases := []struct {
@@ -408,7 +477,7 @@ func TestChaosCheckerCatches(t *testing.T) {
 		{"unlogged", []segRec{a}, finished(a, b), "(d)"},
 	}
 	for _, tc := range cases {
-		bad := auditUpload(tc.recs, size, tc.info)
+		bad := auditUpload(tc.recs, size, true, tc.info)
 		if len(bad) == 0 || !strings.HasPrefix(bad[0], tc.want) {
 			t.Errorf("%s: got %v, want a %s finding", tc.name, bad, tc.want)
 		}

@@ -24,6 +24,7 @@ import (
 const (
 	envFailpoint    = "TUSVAULT_FAILPOINT"    // <stage>[:<n>][=kill|block]
 	envSegmentLog   = "TUSVAULT_SEGMENT_LOG"  // every segment about to be persisted
+	envSealLog      = "TUSVAULT_SEAL_LOG"     // every v2 chunk about to be sealed
 	envSegmentPage  = "TUSVAULT_SEGMENT_PAGE" // segments per segment page (store/pages_failpoint.go)
 	failpointMarker = "TUSVAULT-FAILPOINT"    // starts the line printed at the armed stage
 )
@@ -43,7 +44,7 @@ func chaosLong() bool { return os.Getenv(envChaos) == "long" }
 func withoutFailpointEnv(env []string) []string {
 	var kept []string
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envFailpoint+"=") && !strings.HasPrefix(kv, envSegmentLog+"=") {
+		if name, _, _ := strings.Cut(kv, "="); name != envFailpoint && name != envSegmentLog && name != envSealLog {
 			kept = append(kept, kv)
 		}
 	}
@@ -54,19 +55,25 @@ func withoutFailpointEnv(env []string) []string {
 
 // rig is one store (a disk directory, or a fresh bucket of versitygw)
 // that a test starts, kills and restarts servers on, all of them with the
-// failpoint binary writing one segment log.
+// failpoint binary writing one segment log and one seal log.
 type rig struct {
-	name   string // "disk" or "s3"
-	env    *s3Env // nil on disk
-	bucket string
-	dir    string // -upload-dir: the objects on disk, the keyring home and spool on S3
-	segLog string
+	name    string // "disk" or "s3"
+	env     *s3Env // nil on disk
+	bucket  string
+	dir     string // -upload-dir: the objects on disk, the keyring home and spool on S3
+	segLog  string
+	sealLog string
+	// v1: the servers create format v1 uploads (-upload-format 1), for
+	// the counter checker; otherwise v2, the default, for the nonce
+	// checker.
+	v1 bool
 }
 
 func newRig(t *testing.T, env *s3Env) *rig {
 	t.Helper()
 	base := t.TempDir()
-	r := &rig{name: "disk", env: env, dir: filepath.Join(base, "up"), segLog: filepath.Join(base, "segments.log")}
+	r := &rig{name: "disk", env: env, dir: filepath.Join(base, "up"),
+		segLog: filepath.Join(base, "segments.log"), sealLog: filepath.Join(base, "seals.log")}
 	if env != nil {
 		r.name = "s3"
 		r.bucket = env.srv.NewBucket(t)
@@ -107,7 +114,7 @@ func (r *rig) spoolDir() string { return filepath.Join(r.dir, ".tusvault", "spoo
 func (r *rig) procEnv(fp string) []string {
 	// One segment a page: every part commit pages the segments it
 	// completes, so the trials cover the paged layout.
-	env := []string{envSegmentLog + "=" + r.segLog, envSegmentPage + "=1"}
+	env := []string{envSegmentLog + "=" + r.segLog, envSealLog + "=" + r.sealLog, envSegmentPage + "=1"}
 	if fp != "" {
 		env = append(env, envFailpoint+"="+fp)
 	}
@@ -119,6 +126,9 @@ func (r *rig) procEnv(fp string) []string {
 func (r *rig) start(t *testing.T, fp string, extra ...string) *server {
 	t.Helper()
 	flags := append([]string{"-auth=none"}, r.storage()[2:]...) // -upload-dir is spawnServer's
+	if r.v1 {
+		flags = append(flags, "-upload-format", "1")
+	}
 	s := spawnServerOpts(t, r.dir, procOpts{bin: fpBinPath, env: r.procEnv(fp)}, append(flags, extra...)...)
 	s.awaitReady()
 	s.ObjDir = r.objDir()
@@ -216,6 +226,10 @@ type chaosUpload struct {
 	// rate, when positive, paces PATCH bodies at about that many bytes a
 	// second.
 	rate float64
+	// deferred: created with a deferred length, which the client declares
+	// once every byte is acknowledged, in a PATCH without data; declared:
+	// the server has it (a HEAD showed it, or the PATCH was answered).
+	deferred, declared bool
 }
 
 func (up *chaosUpload) url(s *server) string { return "http://" + s.Addr + up.path }
@@ -229,12 +243,41 @@ func (v *violation) Error() string { return v.msg }
 // createUpload creates an upload of want's length on s.
 func createUpload(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte) *chaosUpload {
 	t.Helper()
-	u, err := c.Create(ctx, s.Endpoint, int64(len(want)), map[string]string{"filename": "chaos.bin"})
+	return newChaosUpload(t, ctx, c, s, want, false)
+}
+
+// createDeferred creates an upload of a deferred length on s, which will
+// be want's.
+func createDeferred(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte) *chaosUpload {
+	t.Helper()
+	return newChaosUpload(t, ctx, c, s, want, true)
+}
+
+func newChaosUpload(t *testing.T, ctx context.Context, c *tusclient.Client, s *server, want []byte, deferred bool) *chaosUpload {
+	t.Helper()
+	length := int64(len(want))
+	if deferred {
+		length = -1
+	}
+	u, err := c.Create(ctx, s.Endpoint, length, map[string]string{"filename": "chaos.bin"})
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
 	id := uploadID(t, u)
-	return &chaosUpload{path: "/files/" + id, id: id, size: int64(len(want)), want: want}
+	return &chaosUpload{path: "/files/" + id, id: id, size: int64(len(want)), want: want, deferred: deferred}
+}
+
+// declare declares the length of a deferred upload that the server does
+// not have yet.
+func (up *chaosUpload) declare(ctx context.Context, c *tusclient.Client, s *server) error {
+	if !up.deferred || up.declared {
+		return nil
+	}
+	if err := declareLength(ctx, c, up.url(s), up.size); err != nil {
+		return err
+	}
+	up.declared = true
+	return nil
 }
 
 // patch sends want[acked:acked+n] in one PATCH and records the answer.
@@ -265,8 +308,13 @@ func (up *chaosUpload) head(ctx context.Context, c *tusclient.Client, s *server)
 		return 0, err
 	}
 	switch {
+	case length == -1 && up.deferred && !up.declared: // not declared yet
 	case length != up.size:
 		return off, &violation{fmt.Sprintf("HEAD: Upload-Length %d, want %d", length, up.size)}
+	default:
+		up.declared = up.deferred
+	}
+	switch {
 	case off < up.acked:
 		return off, &violation{fmt.Sprintf("HEAD: offset %d is behind the acknowledged %d: acknowledged bytes were lost", off, up.acked)}
 	case off > up.sent && off > 0:
@@ -277,9 +325,10 @@ func (up *chaosUpload) head(ctx context.Context, c *tusclient.Client, s *server)
 }
 
 // resume finishes the upload on s from the offset HEAD reports, in PATCHes
-// of pieces (cycled; none: one PATCH). With fresh, the bytes from that
-// offset are new ones (seed), as a client that changed its file would
-// send: the store must encrypt them under new counters.
+// of pieces (cycled; none: one PATCH), then declares a deferred length.
+// With fresh, the bytes from that offset are new ones (seed), as a client
+// that changed its file would send: the store must encrypt them under new
+// counters.
 func (up *chaosUpload) resume(ctx context.Context, c *tusclient.Client, s *server, pieces []int64, fresh bool, seed uint64) error {
 	off, err := up.head(ctx, c, s)
 	if err != nil {
@@ -300,7 +349,7 @@ func (up *chaosUpload) resume(ctx context.Context, c *tusclient.Client, s *serve
 			return err
 		}
 	}
-	return nil
+	return up.declare(ctx, c, s)
 }
 
 // verify checks a finished upload: HEAD at its size, a full GET and

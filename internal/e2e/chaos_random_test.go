@@ -15,13 +15,16 @@ import (
 )
 
 // Random kills: each trial runs one to three uploads of random sizes (at,
-// around and between part boundaries) in PATCHes of random sizes, paced so
+// around and between part boundaries; one in four with a deferred length,
+// declared by a PATCH without data at the end) in PATCHes of random sizes, paced so
 // that requests are in flight, on the disk backend or on S3 in turn, and
 // SIGKILLs the server at a random moment; half the trials kill it again
 // while the uploads resume. After the last restart every upload resumes
 // from HEAD's offset (half the time with different bytes from there, as
-// after a rollback) and must end byte-exact with a valid tag; the counter
-// checker audits every segment; no spool file survives a kill.
+// after a rollback) and must end byte-exact with a valid tag; the nonce
+// checker audits every chunk seal of the v2 uploads, and in every fifth
+// trial the uploads are v1 (-upload-format 1) and the counter checker
+// audits their segments; no spool file survives a kill.
 //
 // CI runs 10 trials; make chaos (TUSVAULT_CHAOS=long) runs 50. The seed is
 // logged; TUSVAULT_CHAOS_SEED replays a run.
@@ -41,20 +44,29 @@ func TestChaosRandomKills(t *testing.T) {
 	env := newS3Env(t)
 	start := time.Now()
 	kills := 0
+	var total audited
 	for i := range trials {
 		var e *s3Env
 		name := "disk"
 		if i%2 == 1 {
 			e, name = env, "s3"
 		}
+		v1 := i%5 == 4 // one disk and one S3 trial in ten
+		if v1 {
+			name += "-v1"
+		}
 		t.Run(fmt.Sprintf("%02d-%s", i, name), func(t *testing.T) {
-			kills += randomTrial(t, newRig(t, e), rand.New(rand.NewPCG(seed, uint64(i))))
+			r := newRig(t, e)
+			r.v1 = v1
+			k, n := randomTrial(t, r, rand.New(rand.NewPCG(seed, uint64(i))))
+			kills += k
+			total.add(n)
 		})
 		if t.Failed() {
 			t.Fatalf("trial %d failed (seed %d)", i, seed)
 		}
 	}
-	t.Logf("%d trials, %d kills mid-upload in %v", trials, kills, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d trials, %d kills mid-upload in %v; %v", trials, kills, time.Since(start).Round(time.Millisecond), total)
 }
 
 // randomSize picks an upload length within two bytes of one to four
@@ -71,14 +83,19 @@ func randomSize(rng *rand.Rand) int64 {
 	}
 }
 
-func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int) {
+func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int, n audited) {
 	ctx := testCtx(t, 120*time.Second)
 	c := newClient()
 	var ups []*chaosUpload
 	sizes := map[string]int64{}
 	s := r.start(t, "")
 	for range 1 + rng.IntN(3) {
-		up := createUpload(t, ctx, c, s, randomBytes(rng.Uint64(), int(randomSize(rng))))
+		want := randomBytes(rng.Uint64(), int(randomSize(rng)))
+		create := createUpload
+		if rng.IntN(4) == 0 {
+			create = createDeferred
+		}
+		up := create(t, ctx, c, s, want)
 		up.rate = float64(8<<20 + rng.Int64N(56<<20)) // 8 to 64 MiB/s
 		ups = append(ups, up)
 		sizes[up.id] = up.size
@@ -86,6 +103,9 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int) {
 	desc := ""
 	for _, up := range ups {
 		desc += fmt.Sprintf(" %d@%.0fMiB/s", up.size, up.rate/(1<<20))
+		if up.deferred {
+			desc += "(deferred)"
+		}
 	}
 	rounds := 1 + rng.IntN(2)
 	for round := range rounds {
@@ -157,13 +177,14 @@ func randomTrial(t *testing.T, r *rig, rng *rand.Rand) (kills int) {
 		}
 		up.verify(t, ctx, c, s)
 	}
-	n := auditStore(t, r, sizes)
-	t.Logf("uploads%s; %d segments audited", desc, n)
-	return kills
+	n = auditStore(t, r, sizes)
+	r.checkFormat(t, n, len(ups))
+	t.Logf("uploads%s; %v", desc, n)
+	return kills, n
 }
 
 // sendAll sends the whole upload from offset 0 in PATCHes of pieces
-// (cycled).
+// (cycled), then declares a deferred length.
 func (up *chaosUpload) sendAll(ctx context.Context, c *tusclient.Client, s *server, pieces []int64) error {
 	for i := 0; up.acked < up.size; i++ {
 		if i > 10000 {
@@ -173,5 +194,5 @@ func (up *chaosUpload) sendAll(ctx context.Context, c *tusclient.Client, s *serv
 			return err
 		}
 	}
-	return nil
+	return up.declare(ctx, c, s)
 }

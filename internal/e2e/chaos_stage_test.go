@@ -21,11 +21,15 @@ import (
 // stage and hit number choose where the server dies; after it restarted,
 // HEAD must report exactly the offset that stage leaves, the client sends
 // the rest (different bytes from there, as after a rollback), and the
-// upload must end byte-exact with a valid tag and pass the counter checker.
+// upload must end byte-exact with a valid tag and pass the checkers: the
+// nonce checker for the v2 uploads of the default, and, in the trials of
+// TestChaosStagesV1 (-upload-format 1), the counter checker.
 // The servers page every segment they can (TUSVAULT_SEGMENT_PAGE=1), so
 // the commit of part 2 moves segment 0 into a segment page.
 // Two more trials kill a POST between its multipart upload and its first
-// .info (createTrial) and a DELETE before its .info goes (terminateTrial).
+// .info (createTrial) and a DELETE before its .info goes (terminateTrial);
+// those of chaos_deferred_test.go kill the PATCH that declares a deferred
+// length.
 
 const (
 	stageSize   = 11*MiB + 123
@@ -38,6 +42,8 @@ type stageCase struct {
 	after int64
 	// diskOnly: the stage is in the disk backend.
 	diskOnly bool
+	// v2Only: the stage is on format v2's path.
+	v2Only bool
 }
 
 // stageCases are the trials on backend name ("disk" or "s3").
@@ -49,41 +55,59 @@ func stageCases(name string) []stageCase {
 		wire = "upload-part:2"
 	}
 	return []stageCase{
-		{fp: "segment-stored:2", after: stagePatch1},              // PATCH 2's segment persisted, no byte encrypted
-		{fp: "spool:40=block", after: 0},                          // PATCH 1 spooling part 1 (fds checked, then killed)
-		{fp: wire, after: 0},                                      // during UploadPart of part 1
-		{fp: "part-uploaded:1", after: 0},                         // part 1 stored, .info not committed
-		{fp: "part-uploaded:2", after: stagePatch1},               // part 2 stored, .info not committed
-		{fp: "tail:1", after: 5 * MiB},                            // during the tail fragment's Put
-		{fp: "tail-stored:1", after: 5 * MiB},                     // fragment stored, .info not committed
-		{fp: "segments-paged:1", after: stagePatch1},              // part 2 stored, segment 0 paged, .info not committed
-		{fp: "tail-absorbed:1", after: 10 * MiB},                  // part 2 holding the fragment committed, fragment not deleted
-		{fp: "part-uploaded:3", after: 10 * MiB},                  // the final part stored, .info (with a page) not committed
-		{fp: "complete-multipart:1", after: stageSize},            // before CompleteMultipartUpload
-		{fp: "disk-assemble:1", after: stageSize, diskOnly: true}, // parts concatenated, not renamed into place
-		{fp: "multipart-completed:1", after: stageSize},           // object assembled, .info has no tag yet
+		{fp: "segment-stored:2", after: stagePatch1},               // PATCH 2's segment persisted, no byte encrypted
+		{fp: "spool:40=block", after: 0},                           // PATCH 1 spooling part 1 (fds checked, then killed)
+		{fp: wire, after: 0},                                       // during UploadPart of part 1
+		{fp: "chunk-sealed:114", after: stagePatch1, v2Only: true}, // PATCH 2 completing chunk 112, which PATCH 1 sealed at 5 bytes
+		{fp: "tag-object:1", after: 0, v2Only: true},               // part 1 stored, its tag object not yet
+		{fp: "part-uploaded:1", after: 0},                          // part 1 (and its tag object) stored, .info not committed
+		{fp: "part-uploaded:2", after: stagePatch1},                // part 2 stored, .info not committed
+		{fp: "tail:1", after: 5 * MiB},                             // during the tail fragment's Put
+		{fp: "tail-stored:1", after: 5 * MiB},                      // fragment stored, .info not committed
+		{fp: "segments-paged:1", after: stagePatch1},               // part 2 stored, segment 0 paged, .info not committed
+		{fp: "tail-absorbed:1", after: 10 * MiB},                   // part 2 holding the fragment committed, fragment not deleted
+		{fp: "part-uploaded:3", after: 10 * MiB},                   // the final part stored, .info (with a page) not committed
+		{fp: "complete-multipart:1", after: stageSize},             // before CompleteMultipartUpload
+		{fp: "disk-assemble:1", after: stageSize, diskOnly: true},  // parts concatenated, not renamed into place
+		{fp: "multipart-completed:1", after: stageSize},            // object assembled, .info has no tag yet
 	}
 }
 
-func TestChaosStagesDisk(t *testing.T) { runStages(t, nil) }
+func TestChaosStagesDisk(t *testing.T) { runStages(t, nil, false) }
 
-func TestChaosStagesS3(t *testing.T) { runStages(t, newS3Env(t)) }
+func TestChaosStagesS3(t *testing.T) { runStages(t, newS3Env(t), false) }
 
-func runStages(t *testing.T, env *s3Env) {
+// The stages of format v1's path, with v1 uploads, on disk.
+func TestChaosStagesV1(t *testing.T) { runStages(t, nil, true) }
+
+func runStages(t *testing.T, env *s3Env, v1 bool) {
 	name := "disk"
 	if env != nil {
 		name = "s3"
 	}
+	rig := func(t *testing.T) *rig {
+		r := newRig(t, env)
+		r.v1 = v1
+		return r
+	}
 	for i, tc := range stageCases(name) {
-		if tc.diskOnly && env != nil {
+		if tc.diskOnly && env != nil || tc.v2Only && v1 {
 			continue
 		}
 		t.Run(strings.NewReplacer(":", "_", "=", "_").Replace(tc.fp), func(t *testing.T) {
-			stageTrial(t, newRig(t, env), tc, uint64(9100+10*i))
+			stageTrial(t, rig(t), tc, uint64(9100+10*i))
 		})
 	}
-	t.Run("multipart-created_1", func(t *testing.T) { createTrial(t, newRig(t, env)) })
-	t.Run("terminate_remove_1", func(t *testing.T) { terminateTrial(t, newRig(t, env), 9290) })
+	for i, tc := range deferredCases {
+		if tc.v2Only && v1 {
+			continue
+		}
+		t.Run("deferred_"+strings.NewReplacer(":", "_").Replace(tc.fp), func(t *testing.T) {
+			deferredTrial(t, rig(t), tc, uint64(9300+10*i))
+		})
+	}
+	t.Run("multipart-created_1", func(t *testing.T) { createTrial(t, rig(t)) })
+	t.Run("terminate_remove_1", func(t *testing.T) { terminateTrial(t, rig(t), 9290) })
 }
 
 // createTrial kills the server in a POST, after the multipart upload was
@@ -205,7 +229,8 @@ func stageTrial(t *testing.T, r *rig, tc stageCase, seed uint64) {
 	}
 	up.verify(t, ctx, c, s2)
 	n := auditStore(t, r, map[string]int64{up.id: up.size})
-	t.Logf("killed at %q; resumed from %d; %d segments audited", mark, off, n)
+	r.checkFormat(t, n, 1)
+	t.Logf("killed at %q; resumed from %d; %v", mark, off, n)
 }
 
 // The release binary holds no failpoint: not even the variable's name.
@@ -218,8 +243,10 @@ func TestReleaseBinaryHasNoFailpoints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := bytes.Contains(data, []byte(envFailpoint)); got != b.want {
-			t.Errorf("%s holds %s: %v, want %v", b.path, envFailpoint, got, b.want)
+		for _, name := range []string{envFailpoint, envSealLog} {
+			if got := bytes.Contains(data, []byte(name)); got != b.want {
+				t.Errorf("%s holds %s: %v, want %v", b.path, name, got, b.want)
+			}
 		}
 	}
 }

@@ -1,13 +1,16 @@
 // Package failpoint holds the store's test-only crash points and its
-// segment log, for the chaos tests of internal/e2e (chaos_*_test.go).
+// segment and seal logs, for the chaos tests of internal/e2e
+// (chaos_*_test.go).
 //
 // The store calls Hit(name) at each stage of the upload path where a crash
 // matters (see store/doc.go for the list), wraps the bodies it hands to the
-// backend for a part or a tail in Reader, and calls Segment just before it
-// persists a fresh segment. In an ordinary build these are empty functions
-// that the compiler inlines away: the release binary holds no failpoint
-// code and reads no environment variable for it (internal/e2e checks that
-// the binary lacks the variable's name).
+// backend for a part or a tail in Reader, calls Segment just before it
+// persists a fresh segment, and ChunkSealed (from crypt.ChunkCipher's
+// SealChunk) just before it seals a chunk of a format v2 upload. In an
+// ordinary build these are empty functions that the compiler inlines
+// away: the release binary holds no failpoint code and reads no
+// environment variable for it (internal/e2e checks that the binary lacks
+// the variables' names).
 //
 // Built with -tags failpoint, the process reads two environment variables
 // at startup:
@@ -25,6 +28,14 @@
 //	    before a byte is encrypted under it. Lines are single appends, so
 //	    several processes may share the file, and a SIGKILL loses none
 //	    that was written.
+//	TUSVAULT_SEAL_LOG=<file>
+//	    Append one line for every chunk of a format v2 upload about to be
+//	    sealed (data, interim and final tags, re-seals as final): the
+//	    upload id, the sealing segment's IV, the chunk index, its length
+//	    and final flag (the nonce's inputs), and SHA-256 digests of the
+//	    plaintext piece and of the message (piece and AAD), in the same
+//	    way as the segment log. ChunkSealed gives the format. The stage
+//	    "chunk-sealed" is hit after each line.
 //
 // A stage hit through Reader counts one hit each time a pass over the body
 // (from its start, after a Seek) crosses its middle: the backend is then

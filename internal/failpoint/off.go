@@ -17,3 +17,7 @@ func Reader(name string, r io.ReadSeeker, size int64) io.ReadSeeker { return r }
 // Segment records that upload id is about to persist the segment {off, iv};
 // a no-op in this build.
 func Segment(id string, off int64, iv []byte) {}
+
+// ChunkSealed records that upload id is about to seal a chunk; a no-op in
+// this build.
+func ChunkSealed(id string, iv []byte, chunk int64, end int, final bool, plaintext, aad []byte) {}

@@ -19,4 +19,5 @@ func TestOffIsInert(t *testing.T) {
 	}
 	Hit("upload-part")
 	Segment("id", 0, make([]byte, 16))
+	ChunkSealed("id", make([]byte, 16), 0, 1, true, []byte("x"), nil)
 }

@@ -3,6 +3,8 @@
 package failpoint
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -21,6 +23,7 @@ const Enabled = true
 const (
 	EnvFailpoint  = "TUSVAULT_FAILPOINT"
 	EnvSegmentLog = "TUSVAULT_SEGMENT_LOG"
+	EnvSealLog    = "TUSVAULT_SEAL_LOG"
 )
 
 // Marker starts the line printed when the armed stage is hit.
@@ -60,10 +63,10 @@ func ParseSpec(v string) (Spec, error) {
 }
 
 var (
-	armed  Spec // zero Stage: nothing armed
-	hits   atomic.Int64
-	segLog *os.File
-	segMu  sync.Mutex
+	armed   Spec // zero Stage: nothing armed
+	hits    atomic.Int64
+	segLog  = appendLog{env: EnvSegmentLog}
+	sealLog = appendLog{env: EnvSealLog}
 )
 
 func init() {
@@ -75,13 +78,39 @@ func init() {
 		}
 		armed = sp
 	}
-	if p := os.Getenv(EnvSegmentLog); p != "" {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", EnvSegmentLog, err)
-			os.Exit(2)
-		}
-		segLog = f
+	segLog.open()
+	sealLog.open()
+}
+
+// appendLog is a log file named by an environment variable, appended to
+// one line at a time: several processes may share it, and a SIGKILL loses
+// no line that was written. A failing log stops the process: a test must
+// not check an incomplete one.
+type appendLog struct {
+	env string
+	mu  sync.Mutex
+	f   *os.File // nil: the variable is not set
+}
+
+func (l *appendLog) open() {
+	p := os.Getenv(l.env)
+	if p == "" {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", l.env, err)
+		os.Exit(2)
+	}
+	l.f = f
+}
+
+func (l *appendLog) write(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.f.WriteString(line); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", l.env, err)
+		os.Exit(2)
 	}
 }
 
@@ -138,17 +167,49 @@ func (r *reader) Seek(off int64, whence int) (int64, error) {
 	return pos, err
 }
 
-// Segment appends "<id> <off> <iv hex>" to the segment log, if any. A
-// failing log stops the process: a test must not check an incomplete one.
+// Segment appends "<id> <off> <iv hex>" to the segment log, if any.
 func Segment(id string, off int64, iv []byte) {
-	if segLog == nil {
+	if segLog.f == nil {
 		return
 	}
-	line := id + " " + strconv.FormatInt(off, 10) + " " + hex.EncodeToString(iv) + "\n"
-	segMu.Lock()
-	defer segMu.Unlock()
-	if _, err := segLog.WriteString(line); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", EnvSegmentLog, err)
-		os.Exit(2)
+	segLog.write(id + " " + strconv.FormatInt(off, 10) + " " + hex.EncodeToString(iv) + "\n")
+}
+
+// ChunkSealed records, in the seal log if any, that upload id is about to
+// seal chunk chunk at length end (final: as the upload's last) under the
+// key of the segment with IV iv, with plaintext, the new bytes (the
+// segment's piece of the chunk; empty for a re-seal as final), and aad,
+// the additional data (for a final tag, the part of it before the
+// piece's own ciphertext, which the piece and the key fix). Then it hits
+// the stage "chunk-sealed". The line is
+//
+//	<id> <iv hex> <chunk> <end> <final 0|1> <sha256(plaintext) hex, or - if empty> <sha256(u64 len(plaintext) ‖ plaintext ‖ aad) hex>
+//
+// The first hash stands for what the keystream of the piece nonce
+// ChunkNonce(chunk, end, false) encrypts, the second for the message that
+// the nonce ChunkNonce(chunk, end, final) authenticates.
+func ChunkSealed(id string, iv []byte, chunk int64, end int, final bool, plaintext, aad []byte) {
+	if sealLog.f != nil {
+		sealLog.write(sealLine(id, iv, chunk, end, final, plaintext, aad))
 	}
+	Hit("chunk-sealed")
+}
+
+// sealLine is the seal log's line for ChunkSealed's arguments.
+func sealLine(id string, iv []byte, chunk int64, end int, final bool, plaintext, aad []byte) string {
+	pt := "-"
+	if len(plaintext) > 0 {
+		sum := sha256.Sum256(plaintext)
+		pt = hex.EncodeToString(sum[:])
+	}
+	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(plaintext))))
+	h.Write(plaintext)
+	h.Write(aad)
+	fin := "0"
+	if final {
+		fin = "1"
+	}
+	return id + " " + hex.EncodeToString(iv) + " " + strconv.FormatInt(chunk, 10) + " " +
+		strconv.Itoa(end) + " " + fin + " " + pt + " " + hex.EncodeToString(h.Sum(nil)) + "\n"
 }

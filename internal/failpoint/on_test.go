@@ -63,3 +63,38 @@ func TestReaderHitsAtTheMiddle(t *testing.T) {
 		}
 	}
 }
+
+// A seal line names the nonce's inputs and digests the piece and the
+// message; a message that differs only in its AAD, or in where the piece
+// ends and the AAD begins, has another digest.
+func TestSealLine(t *testing.T) {
+	iv := bytes.Repeat([]byte{0xab}, 16)
+	got := sealLine("u1", iv, 7, 100, false, []byte("abc"), []byte("aad"))
+	f := strings.Fields(got)
+	if len(f) != 7 || !strings.HasSuffix(got, "\n") {
+		t.Fatalf("line %q: want 7 fields and a newline", got)
+	}
+	want := []string{"u1", strings.Repeat("ab", 16), "7", "100", "0",
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"} // SHA-256("abc")
+	for i, w := range want {
+		if f[i] != w {
+			t.Errorf("field %d = %q, want %q", i, f[i], w)
+		}
+	}
+	msg := func(line string) string { return strings.Fields(line)[6] }
+	for _, other := range []string{
+		sealLine("u1", iv, 7, 100, false, []byte("abc"), []byte("aaD")),
+		sealLine("u1", iv, 7, 100, false, []byte("ab"), []byte("caad")),
+	} {
+		if msg(other) == msg(got) {
+			t.Errorf("%q and %q have the same message digest", got, other)
+		}
+	}
+	if again := sealLine("u1", iv, 7, 100, false, []byte("abc"), []byte("aad")); again != got {
+		t.Errorf("the same seal gave %q, then %q", got, again)
+	}
+	final := strings.Fields(sealLine("u1", iv, 7, 100, true, nil, []byte("aad")))
+	if final[4] != "1" || final[5] != "-" {
+		t.Errorf("a re-seal as final: %v, want final 1 and no plaintext digest", final)
+	}
+}

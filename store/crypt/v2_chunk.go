@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/tusvault/tusvault/internal/failpoint"
 )
 
 // ChunkCipher seals and opens the 64 KiB chunks of a format v2 upload.
@@ -213,11 +215,13 @@ func (c *ChunkCipher) SealChunk(buf []byte, i int64, prefix int, final bool, pre
 	if err != nil {
 		return nil, err
 	}
+	aad, err := c.aad(i, n, final, ps, buf[:prefix])
+	if err != nil {
+		return nil, err
+	}
+	// For the chaos tests' nonce checker (failpoint builds only).
+	failpoint.ChunkSealed(c.uploadID, c.segs[sealer.seg].IV, i, n, final, buf[prefix:], aad)
 	if !final {
-		aad, err := c.aad(i, n, false, ps, buf[:prefix])
-		if err != nil {
-			return nil, err
-		}
 		c.nonce = pieceNonce(i, n) // a field: a local would escape to the heap
 		k.aead.Seal(buf[prefix:prefix], c.nonce[:], buf[prefix:], aad)
 		return buf[:n+ChunkTagSize], nil
@@ -225,10 +229,8 @@ func (c *ChunkCipher) SealChunk(buf []byte, i int64, prefix int, final bool, pre
 	// The last chunk: its new piece is encrypted as any piece, then the
 	// tag is a GMAC over the whole chunk under the final nonce.
 	xorKeystream(k, pieceNonce(i, n), 0, buf[prefix:])
-	aad, err := c.aad(i, n, true, ps, buf)
-	if err != nil {
-		return nil, err
-	}
+	aad = append(aad, buf[prefix:]...)
+	c.aadBuf = aad
 	c.nonce = ChunkNonce(i, n, true)
 	return k.aead.Seal(buf[:n], c.nonce[:], nil, aad), nil
 }
