@@ -21,9 +21,10 @@ const (
 
 // Environment variables read by the harness.
 const (
-	envSize    = "TUSVAULT_BENCH_SIZE"
-	envChart   = "TUSVAULT_BENCH_CHART"
-	envProfile = "TUSVAULT_BENCH_PROFILE"
+	envSize      = "TUSVAULT_BENCH_SIZE"
+	envChart     = "TUSVAULT_BENCH_CHART"
+	envProfile   = "TUSVAULT_BENCH_PROFILE"
+	envKeepAlive = "TUSVAULT_BENCH_KEEPALIVE"
 )
 
 // harness is the state shared by the measurements of one run.
@@ -50,7 +51,7 @@ func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 	if p.https {
 		h.tls = startGateway(tb, true)
 	}
-	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(),
+	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(), keep: os.Getenv(envKeepAlive) != "0",
 		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}, direct: map[string]*directMeasurement{}}
 	for _, sd := range h.sides {
 		if sd.Skip != "" {

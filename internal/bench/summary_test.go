@@ -13,6 +13,7 @@ type results struct {
 	plan    plan
 	started time.Time                     // UTC
 	load    string                        // /proc/loadavg at the start
+	keep    bool                          // versitygw keeps connections open
 	versus  map[string]measurement        // by step name: "tusd/uploads=1"
 	slow    map[string]slowMeasurement    // by server: "tusd"
 	direct  map[string]*directMeasurement // by step name: "direct/https-uploads=4"
@@ -36,8 +37,12 @@ func pairName(p [2]string) string { return p[0] + "/" + p[1] }
 // tusvault/tusd ratios.
 func (r *results) summary() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "One versitygw, one run, started %s UTC, load average %s.\n",
-		r.started.Format(time.DateTime), r.load)
+	conns := "kept open between requests"
+	if !r.keep {
+		conns = "one per request (TUSVAULT_BENCH_KEEPALIVE=0)"
+	}
+	fmt.Fprintf(&sb, "One versitygw, one run, started %s UTC, load average %s; connections to versitygw: %s.\n",
+		r.started.Format(time.DateTime), r.load, conns)
 	for _, tls := range r.transports() {
 		r.versusTable(&sb, tls)
 		r.getTable(&sb, tls)
@@ -105,7 +110,9 @@ func (r *results) versusTable(sb *strings.Builder, tls bool) {
 			a, ok1 := r.versus[caseName(pr[0], n, tls)]
 			b, ok2 := r.versus[caseName(pr[1], n, tls)]
 			if !ok1 || !ok2 {
-				fmt.Fprintf(tw, "%d\t%s\tn/a\tn/a\tn/a\tn/a\t\n", n, pairName(pr))
+				if ok1 || ok2 { // one side skipped; none: a filtered run
+					fmt.Fprintf(tw, "%d\t%s\tn/a\tn/a\tn/a\tn/a\t\n", n, pairName(pr))
+				}
 				continue
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", n, pairName(pr), ratio(a.MBps(), b.MBps()),
