@@ -20,8 +20,9 @@
 //     -upload-format 1 (AES-CTR and HMAC-SHA256). After the uploads,
 //     outside the timed part: every upload downloaded whole, one after the
 //     other (the check of its bytes; throughput and the server's CPU per
-//     GiB), then 128 ranged GETs of 1 MiB and 128 of 16 KiB from upload 0,
-//     one at a time, each starting and ending inside a 64 KiB chunk (v2's),
+//     GiB), then 128 ranged GETs of 1 MiB and 128 of 16 KiB from upload 0
+//     (fewer of 1 MiB below 145 MiB per upload: they stay apart), one at
+//     a time, each starting and ending inside a 64 KiB chunk (v2's),
 //     checked against the generator: GETs per second, MB/s and the
 //     server's CPU per GET.
 //   - direct/uploads=4, direct/https-uploads=4: the same bytes (4 uploads

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/tusvault/tusvault/internal/loadgen"
@@ -48,19 +49,19 @@ func (r rangeMeasurement) perRequest() time.Duration {
 	return r.CPU / time.Duration(r.Requests)
 }
 
-// rangeOffsets returns n offsets of ranges of length bytes spread over an
-// object of size bytes, each past a 64 KiB boundary by an amount that
-// varies (never 0), in increasing order.
+// rangeOffsets returns up to n offsets (fewer when n do not fit apart) of
+// ranges of length bytes spread over an object of size bytes, each past a
+// 64 KiB boundary by an amount that varies (never 0), in increasing order.
 func rangeOffsets(size, length int64, n int) ([]int64, error) {
-	if n <= 0 {
-		return nil, fmt.Errorf("bench: %d ranges", n)
+	// Offset k lies in (k·stride, k·stride + 2·rangeSpread): with
+	// (n-1)·stride ≤ room the ranges stay inside the object, with stride
+	// ≥ length + 2·rangeSpread apart.
+	room := size - length - 2*rangeSpread
+	if room < 0 || n <= 0 {
+		return nil, fmt.Errorf("bench: no range of %d bytes fits in an upload of %d bytes", length, size)
 	}
-	// Offset k lies in (k·stride, k·stride + 2·rangeSpread): the ranges
-	// stay apart and inside the object.
-	stride := (size - length - 2*rangeSpread) / int64(n)
-	if stride < length+2*rangeSpread {
-		return nil, fmt.Errorf("bench: %d ranges of %d bytes do not fit apart in %d bytes", n, length, size)
-	}
+	n = int(min(int64(n), room/(length+2*rangeSpread)+1))
+	stride := room / int64(max(n-1, 1))
 	offs := make([]int64, n)
 	for k := range offs {
 		off := int64(k) * stride
@@ -70,7 +71,7 @@ func rangeOffsets(size, length int64, n int) ([]int64, error) {
 	return offs, nil
 }
 
-// measureRanges sends plan.ranges ranged GETs of each length of
+// measureRanges sends plan.ranges ranged GETs (rangeOffsets) of each length of
 // rangeLengths to the upload at url (server process pid), which holds
 // NewGenerator(seed, size): the timed part is the GETs, one at a time;
 // the bytes are checked afterwards against the generator.
@@ -160,7 +161,7 @@ func (r *results) getTable(sb *strings.Builder, tls bool) {
 	if len(p.uploads) == 0 || p.ranges == 0 {
 		return
 	}
-	fmt.Fprintf(sb, "\nGETs over %s after each versus case: every upload whole, one after the other; then %d ranged GETs of upload 0 for each of",
+	fmt.Fprintf(sb, "\nGETs over %s after each versus case: every upload whole, one after the other; then up to %d ranged GETs of upload 0 for each of",
 		transportName(tls), p.ranges)
 	for i, l := range rangeLengths {
 		if i > 0 {
@@ -214,4 +215,33 @@ func (r *results) getTable(sb *strings.Builder, tls bool) {
 		}
 	}
 	tw.Flush()
+}
+
+// TestRangeOffsets checks that the ranges stay inside the object, apart,
+// and start and end off the 64 KiB boundaries, also when fewer fit.
+func TestRangeOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		size, length int64
+		n, want      int
+	}{
+		{512 << 20, 1 << 20, 128, 128},
+		{24 << 20, 16 << 10, 8, 8},
+		{64 << 20, 1 << 20, 128, 56},
+		{1<<20 + 4*rangeSpread, 1 << 20, 8, 1},
+	} {
+		offs, err := rangeOffsets(tc.size, tc.length, tc.n)
+		if err != nil || len(offs) != tc.want {
+			t.Errorf("rangeOffsets(%d, %d, %d): %d offsets, %v; want %d", tc.size, tc.length, tc.n, len(offs), err, tc.want)
+			continue
+		}
+		for k, off := range offs {
+			end := off + tc.length
+			if off%rangeSpread == 0 || end%rangeSpread == 0 || end > tc.size || k > 0 && off < offs[k-1]+tc.length {
+				t.Errorf("rangeOffsets(%d, %d, %d)[%d] = %d: on a boundary, overlapping or past the end", tc.size, tc.length, tc.n, k, off)
+			}
+		}
+	}
+	if _, err := rangeOffsets(1<<20, 1<<20, 8); err == nil {
+		t.Error("a range as long as the object: no error")
+	}
 }
