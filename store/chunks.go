@@ -55,26 +55,38 @@ func (s *chunkSealer) chunkLen() int {
 	return int(min(crypt.ChunkSize, s.size-crypt.ChunkStart(s.i)))
 }
 
-// Write takes plaintext, sealing every chunk it completes. Bytes past a
-// known size are refused.
-func (s *chunkSealer) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
+// readFrom reads src to its end straight into the chunk being filled
+// (no copy buffer: a slow client holds the one chunk buffer), sealing
+// every chunk it completes, then the one it ends in (Close). took is
+// given the size of every read. An error reading src ends the body like
+// io.EOF; bytes past a known size are refused.
+func (s *chunkSealer) readFrom(src io.Reader, took func(int)) (int64, error) {
+	var n int64
+	var probe [1]byte
+	for {
 		end := s.chunkLen()
-		if end <= s.fill {
-			return n, errors.New("bytes past the upload's length")
+		buf := probe[:] // at the upload's length: any byte read is one too many
+		if end > s.fill {
+			buf = s.buf[s.fill:end]
 		}
-		k := copy(s.buf[s.fill:end], p)
-		s.fill += k
-		n += k
-		p = p[k:]
-		if s.fill == end {
-			if err := s.seal(); err != nil {
-				return n, err
+		k, rerr := src.Read(buf)
+		if k > 0 {
+			if end <= s.fill {
+				return n, errors.New("bytes past the upload's length")
+			}
+			s.fill += k
+			n += int64(k)
+			took(k)
+			if s.fill == end {
+				if err := s.seal(); err != nil {
+					return n, err
+				}
 			}
 		}
+		if rerr != nil {
+			return n, s.Close()
+		}
 	}
-	return n, nil
 }
 
 // Close seals the chunk the request ends in, at its length: an interim
@@ -136,22 +148,7 @@ func (w *partWriter) sealFrom(src io.Reader, offset int64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	var n int64
-	for {
-		k, rerr := src.Read(*bp)
-		if k > 0 {
-			if _, err := s.Write((*bp)[:k]); err != nil {
-				return n, err
-			}
-			w.u.s.stats.EncryptedBytes.Add(int64(k))
-			n += int64(k)
-		}
-		if rerr != nil {
-			return n, s.Close()
-		}
-	}
+	return s.readFrom(src, func(k int) { w.u.s.stats.EncryptedBytes.Add(int64(k)) })
 }
 
 // resealLast re-seals the spool's last chunk, the upload's, as final:

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
 
@@ -10,7 +12,7 @@ import (
 )
 
 // chunkRequest runs one request's plaintext through a chunkSealer in
-// writes of the given sizes (cycled), appending the ciphertext to ct and
+// reads of the given sizes (cycled), appending the ciphertext to ct and
 // the tags to tags the way the part writer will: a chunk's new
 // ciphertext, and its tag replacing the interim tag of a chunk it
 // completes.
@@ -34,14 +36,29 @@ func chunkRequest(t *testing.T, kChunk []byte, id string, segs []crypt.Segment, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k := 0; len(plain) > 0; k++ {
-		n := min(writes[k%len(writes)], len(plain))
-		if _, err := s.Write(plain[:n]); err != nil {
-			return nil, nil, err
-		}
-		plain = plain[n:]
+	var took int64
+	n, err := s.readFrom(&pieceReader{b: plain, sizes: writes}, func(k int) { took += int64(k) })
+	if err == nil && (n != int64(len(plain)) || took != n) {
+		err = fmt.Errorf("readFrom took %d bytes (reported %d) of %d", n, took, len(plain))
 	}
-	return ct, tags, s.Close()
+	return ct, tags, err
+}
+
+// pieceReader yields b in reads of at most sizes[k] bytes (cycled), the
+// last one with io.EOF.
+type pieceReader struct {
+	b     []byte
+	sizes []int
+	k     int
+}
+
+func (r *pieceReader) Read(p []byte) (int, error) {
+	n := copy(p, r.b[:min(r.sizes[r.k%len(r.sizes)], len(r.b))])
+	r.b, r.k = r.b[n:], r.k+1
+	if len(r.b) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // Requests that end anywhere, in writes of any size, give chunks that
@@ -117,8 +134,20 @@ func TestChunkSealer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Write(make([]byte, 11)); err == nil || n != 10 {
+	if n, err := s.readFrom(bytes.NewReader(make([]byte, 11)), func(int) {}); err == nil || n != 10 {
 		t.Fatalf("11 bytes into an upload of 10: %d, %v", n, err)
+	}
+	// Exactly the length, in one read that returns io.EOF with the bytes
+	// and in one that does not: taken, the last chunk sealed as final.
+	for _, r := range []io.Reader{&pieceReader{b: make([]byte, 10), sizes: []int{10}}, bytes.NewReader(make([]byte, 10))} {
+		var tags []byte
+		s, err := newChunkSealer(c, 0, 10, nil, nil, func(_, tag []byte) error { tags = append(tags, tag...); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.readFrom(r, func(int) {}); err != nil || n != 10 || len(tags) != crypt.ChunkTagSize {
+			t.Fatalf("10 bytes into an upload of 10: %d, %v, %d tag bytes", n, err, len(tags))
+		}
 	}
 	if _, err := newChunkSealer(c, 5, 10, nil, nil, nil); err == nil {
 		t.Fatal("a sealer at offset 5 without its stored prefix")
