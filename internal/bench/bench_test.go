@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) {
 type plan struct {
 	uploads []int // the versus case: uploads at once, each of size bytes
 	size    int64
+	ranges  int           // ranged GETs of each of rangeLengths after each versus case
 	https   bool          // the versus case and the direct ceiling over HTTPS too
 	direct  int           // the direct ceiling: multipart uploads of size bytes at once (0: none)
 	slow    slowPlan      // the slow-client scenario
@@ -47,7 +49,7 @@ type slowPlan struct {
 // the versus case and the direct ceiling.
 func fullPlan(size int64) plan {
 	return plan{
-		uploads: []int{1, 4}, size: size, https: true, direct: 4, settle: time.Second,
+		uploads: []int{1, 4}, size: size, ranges: 128, https: true, direct: 4, settle: time.Second,
 		slow: slowPlan{clients: 64, size: 32 << 20, rate: 1 << 20, fast: 4, fastSize: 256 << 20, fastAfter: 3 * time.Second},
 	}
 }
@@ -55,7 +57,7 @@ func fullPlan(size int64) plan {
 // smallPlan is the reduced run of `make test`: every scenario, a few
 // seconds each, so that the harness cannot rot.
 var smallPlan = plan{
-	uploads: []int{1}, size: 24 << 20, https: true, direct: 1, settle: 200 * time.Millisecond,
+	uploads: []int{1}, size: 24 << 20, ranges: 8, https: true, direct: 1, settle: 200 * time.Millisecond,
 	slow: slowPlan{clients: 2, size: 2 << 20, rate: 1 << 20, fast: 1, fastSize: 8 << 20, fastAfter: 500 * time.Millisecond},
 }
 
@@ -71,9 +73,10 @@ type step struct {
 }
 
 // steps returns the measurements of h's plan in the order they run: over
-// plain HTTP, then HTTPS, the versus case (tusd, then tusvault, for each
-// number of uploads, so both sides see the same machine state) and the
-// direct ceiling; then the slow clients (plain HTTP).
+// plain HTTP, then HTTPS, the versus case (tusd, then tusvault, then
+// tusvault-v1, for each number of uploads, so all sides see the same
+// machine state) and the direct ceiling; then the slow clients (plain
+// HTTP; tusd and tusvault only).
 func (h *harness) steps() []step {
 	var st []step
 	for _, gw := range h.gateways() {
@@ -95,6 +98,9 @@ func (h *harness) steps() []step {
 		}
 	}
 	for _, sd := range h.sides {
+		if !slices.Contains(slowServers, sd.Name) {
+			continue
+		}
 		st = append(st, step{name: sd.Name + "/slow-clients", skip: sd.Skip,
 			run:    func(tb testing.TB) { h.res.slow[sd.Name] = h.measureSlow(tb, sd) },
 			report: func(b *testing.B) { h.res.slow[sd.Name].report(b) },
@@ -166,7 +172,7 @@ func (h *harness) chart(tb testing.TB, path string) {
 // a target.
 func TestSmallRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("bench: the reduced run starts three servers; skipped with -short")
+		t.Skip("bench: the reduced run starts versitygw and the servers; skipped with -short")
 	}
 	tusvault := os.Getenv(EnvTusvault)
 	if tusvault == "" {
@@ -186,8 +192,16 @@ func TestSmallRun(t *testing.T) {
 	}
 	p := smallPlan
 	for name, m := range h.res.versus {
-		if m.Bytes != int64(len(m.Sums))*p.size || m.MBps() <= 0 || m.PeakRSS <= 0 || len(m.Series) == 0 {
-			t.Errorf("%s: bytes %d, %.1f MB/s, peak RSS %d, %d samples", name, m.Bytes, m.MBps(), m.PeakRSS, len(m.Series))
+		if m.Bytes != int64(len(m.Sums))*p.size || m.MBps() <= 0 || m.PeakRSS <= 0 || len(m.Series) == 0 || getMBps(m) <= 0 {
+			t.Errorf("%s: bytes %d, %.1f MB/s, peak RSS %d, %d samples, GET %.1f MB/s", name, m.Bytes, m.MBps(), m.PeakRSS, len(m.Series), getMBps(m))
+		}
+		if len(m.Ranges) != len(rangeLengths) {
+			t.Errorf("%s: ranged GETs of %d lengths, want %d", name, len(m.Ranges), len(rangeLengths))
+		}
+		for _, rg := range m.Ranges {
+			if rg.Requests != p.ranges || rg.MBps() <= 0 {
+				t.Errorf("%s: %d ranged GETs of %d bytes at %.1f MB/s, want %d", name, rg.Requests, rg.Length, rg.MBps(), p.ranges)
+			}
 		}
 	}
 	for name, m := range h.res.slow {
@@ -214,7 +228,11 @@ func TestSmallRun(t *testing.T) {
 		t.Errorf("chart %s: %d bytes, %v; want an SVG document", chart, len(svg), err)
 	}
 	sum := h.res.summary()
-	for _, want := range []string{"tusvault/tusd", "Versus over HTTPS", "Direct ceiling over HTTPS", "Slow clients"} {
+	if len(h.res.slow) != len(slowServers) {
+		t.Errorf("slow clients: %d measurements, want %d", len(h.res.slow), len(slowServers))
+	}
+	for _, want := range []string{"tusvault/tusd", "tusvault-v1/tusd", "tusvault/tusvault-v1", "Versus over HTTPS",
+		"GETs over HTTPS", "Direct ceiling over HTTPS", "Slow clients"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary lacks %q:\n%s", want, sum)
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/tusvault/tusvault/internal/s3server"
@@ -9,7 +10,10 @@ import (
 
 // gateway is one versitygw of a run: plain HTTP, or HTTPS with a test
 // certificate made at run time that both servers (and the direct
-// uploads) trust through AWS_CA_BUNDLE.
+// uploads) trust through AWS_CA_BUNDLE. It keeps connections open between
+// requests (s3server.Options.KeepAlive), as S3 and the S3-compatible
+// services do; TUSVAULT_BENCH_KEEPALIVE=0 runs it as versitygw does by
+// default, a new connection (and TLS handshake) for every request.
 type gateway struct {
 	*s3server.Server
 	pid int  // versitygw's process, 0 if not found
@@ -17,7 +21,7 @@ type gateway struct {
 }
 
 func startGateway(tb testing.TB, tls bool) *gateway {
-	srv := s3server.StartWith(tb, s3server.Options{TLS: tls})
+	srv := s3server.StartWith(tb, s3server.Options{TLS: tls, KeepAlive: os.Getenv(envKeepAlive) != "0"})
 	return &gateway{Server: srv, pid: findPID(srv.Dir), tls: tls}
 }
 

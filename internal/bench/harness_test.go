@@ -21,9 +21,10 @@ const (
 
 // Environment variables read by the harness.
 const (
-	envSize    = "TUSVAULT_BENCH_SIZE"
-	envChart   = "TUSVAULT_BENCH_CHART"
-	envProfile = "TUSVAULT_BENCH_PROFILE"
+	envSize      = "TUSVAULT_BENCH_SIZE"
+	envChart     = "TUSVAULT_BENCH_CHART"
+	envProfile   = "TUSVAULT_BENCH_PROFILE"
+	envKeepAlive = "TUSVAULT_BENCH_KEEPALIVE"
 )
 
 // harness is the state shared by the measurements of one run.
@@ -41,14 +42,16 @@ type harness struct {
 // writes the keyring for a run of p with the tusvault binary at tusvault
 // (and tusd from FindBinary).
 func newHarness(tb testing.TB, p plan, tusvault string) *harness {
-	h := &harness{plan: p, sides: Sides(tb, tusvault), plain: startGateway(tb, false), keyring: NewKeyring(tb)}
+	sides := Sides(tb, tusvault)
+	sides = append(sides, FormatV1(sides[1]))
+	h := &harness{plan: p, sides: sides, plain: startGateway(tb, false), keyring: NewKeyring(tb)}
 	if dir := os.Getenv(envProfile); dir != "" {
 		h.profile = chartPath(tb, dir) // relative to the repository root
 	}
 	if p.https {
 		h.tls = startGateway(tb, true)
 	}
-	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(),
+	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(), keep: os.Getenv(envKeepAlive) != "0",
 		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}, direct: map[string]*directMeasurement{}}
 	for _, sd := range h.sides {
 		if sd.Skip != "" {
@@ -60,10 +63,13 @@ func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 
 // measurement is one server run of the versus case: what loadgen measured
 // plus the CPU time versitygw and this process (the client) used during
-// the uploads.
+// the uploads, and the GETs after them: the server's CPU time over the
+// verifying whole GETs (VerifyElapsed), and the ranged GETs.
 type measurement struct {
 	loadgen.Result
 	S3CPU, ClientCPU time.Duration
+	GetCPU           time.Duration
+	Ranges           []rangeMeasurement
 	// Profile is the server's CPU by category, from its profiles over
 	// the uploads (nil without TUSVAULT_BENCH_PROFILE).
 	Profile cpuProfile
@@ -165,7 +171,8 @@ func timer(tb testing.TB, on bool) {
 
 // measure runs the versus case for one server on gw: start, settle, the
 // uploads (the only timed part, profiled with a profile directory), the
-// check of every download, stop. name is the case's step name.
+// check of every download (whole GETs, one after the other), the ranged
+// GETs of upload 0, stop. name is the case's step name.
 func (h *harness) measure(tb testing.TB, sd Side, gw *gateway, uploads int, name string) measurement {
 	tb.Helper()
 	timer(tb, false)
@@ -191,11 +198,14 @@ func (h *harness) measure(tb testing.TB, sd Side, gw *gateway, uploads int, name
 			tb.Fatalf("%s: profile: %v", sd.Name, err)
 		}
 	}
-	t := time.Now()
+	getCPU, t := cpuOf(srv.PID), time.Now()
 	if err := res.Verify(ctx); err != nil {
 		tb.Fatalf("%s: %v\nserver output:\n%s", sd.Name, err, srv.Output())
 	}
-	m.VerifyElapsed = time.Since(t)
+	m.VerifyElapsed, m.GetCPU = time.Since(t), cpuOf(srv.PID)-getCPU
+	if m.Ranges, err = h.measureRanges(ctx, srv.PID, res.URLs[0], 0, h.plan.size); err != nil {
+		tb.Fatalf("%s: %v\nserver output:\n%s", sd.Name, err, srv.Output())
+	}
 	stop(tb, sd, srv)
 	return m
 }
@@ -218,6 +228,12 @@ func (m measurement) report(b *testing.B) {
 	b.ReportMetric(100*m.MachineBusy, "machine-busy-%")
 	if m.VerifyElapsed > 0 {
 		b.ReportMetric(float64(m.Bytes)/m.VerifyElapsed.Seconds()/1e6, "GET-MB/s")
+		b.ReportMetric(perGiB(m.GetCPU, m.Bytes), "GET-server-CPU-s/GiB")
+	}
+	for _, r := range m.Ranges {
+		unit := "range-" + strings.ReplaceAll(sizeString(r.Length), " ", "")
+		b.ReportMetric(r.MBps(), unit+"-MB/s")
+		b.ReportMetric(float64(r.perRequest().Microseconds())/1e3, unit+"-server-CPU-ms/req")
 	}
 }
 

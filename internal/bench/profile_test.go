@@ -110,6 +110,7 @@ type cpuProfile map[string]float64
 // sample goes to the first category whose rule matches its stack
 // (leaf first); see category.
 var profileCategories = []string{
+	"AES-GCM (format v2)",
 	"AES-CTR (format v1)",
 	"HMAC-SHA256 (format v1)",
 	"SHA-256 of the SigV4 payload",
@@ -144,6 +145,9 @@ func category(stack []string) string {
 			return "HMAC-SHA256 (format v1)"
 		}
 		return "other: HTTP, tusd handler, SDK, TLS handshakes"
+	case (strings.Contains(leaf, "gcmAes") || strings.Contains(leaf, "aes.ctrBlocks")) && has("tusvault/store/crypt.(*ChunkCipher)"):
+		// v2's chunks: GCM, and CTR for the pieces of the last chunk.
+		return "AES-GCM (format v2)"
 	case strings.Contains(leaf, "aes.ctrBlocks"):
 		return "AES-CTR (format v1)"
 	case strings.Contains(leaf, "gcmAes"):
@@ -272,6 +276,12 @@ func TestCategory(t *testing.T) {
 			"other: HTTP, tusd handler, SDK, TLS handshakes"},
 		{[]string{"crypto/internal/fips140/aes.ctrBlocks8Asm", "crypto/cipher.aesCtrWrapper.XORKeyStream"}, "AES-CTR (format v1)"},
 		{[]string{"crypto/internal/fips140/aes/gcm.gcmAesEnc", "crypto/tls.(*halfConn).encrypt"}, "TLS AES-GCM"},
+		{[]string{"crypto/internal/fips140/aes/gcm.gcmAesEnc", "crypto/internal/fips140/aes/gcm.seal",
+			"github.com/tusvault/tusvault/store/crypt.(*ChunkCipher).SealChunk"}, "AES-GCM (format v2)"},
+		{[]string{"crypto/internal/fips140/aes/gcm.gcmAesDec", "crypto/internal/fips140/aes/gcm.open",
+			"github.com/tusvault/tusvault/store/crypt.(*ChunkCipher).OpenChunk"}, "AES-GCM (format v2)"},
+		{[]string{"crypto/internal/fips140/aes.ctrBlocks8Asm", "crypto/cipher.aesCtrWrapper.XORKeyStream",
+			"github.com/tusvault/tusvault/store/crypt.xorKeystream", "github.com/tusvault/tusvault/store/crypt.(*ChunkCipher).SealChunk"}, "AES-GCM (format v2)"},
 		{[]string{"internal/runtime/syscall/linux.Syscall6", "syscall.RawSyscall6", "syscall.write",
 			"internal/poll.(*FD).Write", "os.(*File).write (inline)", "os.(*File).Write",
 			"github.com/tusvault/tusvault/store.(*partWriter).write"}, "syscalls: spool file write"},

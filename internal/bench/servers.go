@@ -6,8 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -81,12 +81,12 @@ func BuildTusvault(tb testing.TB) string {
 	return bin
 }
 
-// hasS3Flags reports whether the tusvault binary at bin accepts -s3-bucket.
-func hasS3Flags(bin string) bool {
+// hasFlag reports whether the tusvault binary at bin accepts -flag.
+func hasFlag(bin, flag string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput()
-	return strings.Contains(string(out), "-s3-bucket")
+	return regexp.MustCompile(`(?m)^\s+-` + regexp.QuoteMeta(flag) + `(\s|$)`).Match(out)
 }
 
 // Sides returns tusd (FindBinary) and the tusvault binary at tusvault,
@@ -97,13 +97,29 @@ func Sides(tb testing.TB, tusvault string) []Side {
 		// Open uploads: the benchmark measures storage, not token checks.
 		return append(S3Args(endpoint, keyring, bucket, dir), "-keyring", keyring, "-auth=none")
 	}}
-	if !hasS3Flags(tusvault) {
+	if !hasFlag(tusvault, "s3-bucket") {
 		tv.Skip = fmt.Sprintf("%s has no -s3-bucket flag yet: rebuild it with `make build` once cmd/tusvault has the S3 flags", tusvault)
 	}
 	return []Side{
 		{Name: "tusd", Bin: tusd, Args: S3Args},
 		tv,
 	}
+}
+
+// FormatV1 returns tv (a tusvault side of Sides) as "tusvault-v1": the
+// same binary with -upload-format 1, so that its new uploads are format
+// v1 (AES-CTR and HMAC-SHA256) instead of the default v2. A binary
+// without the flag (older than format v2) skips it.
+func FormatV1(tv Side) Side {
+	v1 := tv
+	v1.Name = tv.Name + "-v1"
+	v1.Args = func(endpoint, keyring, bucket, dir string) []string {
+		return append(tv.Args(endpoint, keyring, bucket, dir), "-upload-format", "1")
+	}
+	if v1.Skip == "" && !hasFlag(tv.Bin, "upload-format") {
+		v1.Skip = fmt.Sprintf("%s has no -upload-format flag: it writes format v1 only, measured as tusvault", tv.Bin)
+	}
+	return v1
 }
 
 // S3Args are the flags both servers share: loopback, a free port, the S3

@@ -13,23 +13,39 @@ type results struct {
 	plan    plan
 	started time.Time                     // UTC
 	load    string                        // /proc/loadavg at the start
+	keep    bool                          // versitygw keeps connections open
 	versus  map[string]measurement        // by step name: "tusd/uploads=1"
 	slow    map[string]slowMeasurement    // by server: "tusd"
 	direct  map[string]*directMeasurement // by step name: "direct/https-uploads=4"
 	notes   []string
 }
 
-// servers are the names of the two sides, in table order.
-var servers = []string{"tusd", "tusvault"}
+// servers are the names of the sides, in table order: tusvault writes
+// format v2, tusvault-v1 the same binary format v1 (FormatV1).
+var servers = []string{"tusd", "tusvault", "tusvault-v1"}
+
+// slowServers are the sides of the slow-client scenario.
+var slowServers = servers[:2]
+
+// pairs are the ratios of the tables: each tusvault over tusd, and v2
+// over v1.
+var pairs = [][2]string{{"tusvault", "tusd"}, {"tusvault-v1", "tusd"}, {"tusvault", "tusvault-v1"}}
+
+func pairName(p [2]string) string { return p[0] + "/" + p[1] }
 
 // summary is the run's tables, one section per scenario, each with the
 // tusvault/tusd ratios.
 func (r *results) summary() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "One versitygw, one run, started %s UTC, load average %s.\n",
-		r.started.Format(time.DateTime), r.load)
+	conns := "kept open between requests"
+	if !r.keep {
+		conns = "one per request (TUSVAULT_BENCH_KEEPALIVE=0)"
+	}
+	fmt.Fprintf(&sb, "One versitygw, one run, started %s UTC, load average %s; connections to versitygw: %s.\n",
+		r.started.Format(time.DateTime), r.load, conns)
 	for _, tls := range r.transports() {
 		r.versusTable(&sb, tls)
+		r.getTable(&sb, tls)
 		r.directTable(&sb, tls)
 	}
 	r.profileTable(&sb)
@@ -86,19 +102,23 @@ func (r *results) versusTable(sb *strings.Builder, tls bool) {
 		}
 	}
 	tw.Flush()
-	sb.WriteString("tusvault/tusd:\n")
+	sb.WriteString("Ratios (tusvault is format v2):\n")
 	tw = table(sb)
-	fmt.Fprintln(tw, "uploads\tMB/s\tpeak RSS\tserver CPU per GiB\tGET MB/s\t")
+	fmt.Fprintln(tw, "uploads\tratio\tMB/s\tpeak RSS\tserver CPU per GiB\tGET MB/s\t")
 	for _, n := range p.uploads {
-		d, ok1 := r.versus[caseName("tusd", n, tls)]
-		v, ok2 := r.versus[caseName("tusvault", n, tls)]
-		if !ok1 || !ok2 {
-			fmt.Fprintf(tw, "%d\tn/a\tn/a\tn/a\tn/a\t\n", n)
-			continue
+		for _, pr := range pairs {
+			a, ok1 := r.versus[caseName(pr[0], n, tls)]
+			b, ok2 := r.versus[caseName(pr[1], n, tls)]
+			if !ok1 || !ok2 {
+				if ok1 || ok2 { // one side skipped; none: a filtered run
+					fmt.Fprintf(tw, "%d\t%s\tn/a\tn/a\tn/a\tn/a\t\n", n, pairName(pr))
+				}
+				continue
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t\n", n, pairName(pr), ratio(a.MBps(), b.MBps()),
+				ratio(float64(a.PeakRSS), float64(b.PeakRSS)), ratio(perGiB(a.CPU, a.Bytes), perGiB(b.CPU, b.Bytes)),
+				ratio(b.VerifyElapsed.Seconds(), a.VerifyElapsed.Seconds()))
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t\n", n, ratio(v.MBps(), d.MBps()),
-			ratio(float64(v.PeakRSS), float64(d.PeakRSS)), ratio(perGiB(v.CPU, v.Bytes), perGiB(d.CPU, d.Bytes)),
-			ratio(d.VerifyElapsed.Seconds(), v.VerifyElapsed.Seconds()))
 	}
 	tw.Flush()
 }

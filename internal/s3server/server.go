@@ -37,6 +37,7 @@ type Server struct {
 	CAFile string
 
 	bin, sidecar string // how it was launched, for Up
+	keepAlive    bool
 	addr         string
 	cert         *testCert // nil without TLS
 
@@ -60,6 +61,12 @@ type Options struct {
 	// made at start (Server.CAFile, Server.HTTPClient). Default false:
 	// plain HTTP.
 	TLS bool
+	// KeepAlive keeps client connections open between requests
+	// (versitygw's --keep-alive), as S3 and every S3-compatible service
+	// do. Default false: versitygw answers every request with
+	// "Connection: close", so each request is a new connection (and over
+	// TLS a new handshake).
+	KeepAlive bool
 }
 
 // Start launches versitygw with its posix backend on a free loopback port,
@@ -88,6 +95,7 @@ func StartWith(t testing.TB, o Options) *Server {
 		SecretKey: rand.Text() + rand.Text(),
 		Region:    "us-east-1",
 		Dir:       filepath.Join(base, "root"),
+		keepAlive: o.KeepAlive,
 	}
 	if err := os.Mkdir(s.Dir, 0o755); err != nil {
 		t.Fatalf("s3server: %v", err)
@@ -140,6 +148,9 @@ func (s *Server) launch(bin, sidecar string) error {
 func (s *Server) launchAt(bin, sidecar, addr string) error {
 	s.bin, s.sidecar, s.addr = bin, sidecar, addr
 	args := []string{"--port", addr, "--region", s.Region, "--quiet"}
+	if s.keepAlive {
+		args = append(args, "--keep-alive")
+	}
 	scheme := "http://"
 	if s.cert != nil {
 		args = append(args, "--cert", s.cert.certFile, "--key", s.cert.keyFile)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -275,3 +276,41 @@ func TestTLS(t *testing.T) {
 		t.Errorf("HeadObject after Up: %v", err)
 	}
 }
+
+// TestKeepAlive checks that with Options.KeepAlive the requests of one
+// client share a connection, and that without it each has its own (the
+// behaviour the benchmarks' KeepAlive works around).
+func TestKeepAlive(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		srv := StartWith(t, Options{KeepAlive: keep})
+		var fresh, reused int
+		tr := &http.Transport{}
+		defer tr.CloseIdleConnections()
+		client := s3.New(s3.Options{
+			Region: srv.Region, BaseEndpoint: aws.String(srv.Endpoint), UsePathStyle: true, Credentials: srv.Credentials(),
+			HTTPClient: &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+				trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+					if i.Reused {
+						reused++
+					} else {
+						fresh++
+					}
+				}}
+				return tr.RoundTrip(r.WithContext(httptrace.WithClientTrace(r.Context(), trace)))
+			})},
+		})
+		const n = 4
+		for range n {
+			if _, err := client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(srv.Bucket)}); err != nil {
+				t.Fatalf("keep-alive %v: ListObjectsV2: %v", keep, err)
+			}
+		}
+		if want := map[bool][2]int{false: {n, 0}, true: {1, n - 1}}[keep]; fresh != want[0] || reused != want[1] {
+			t.Errorf("keep-alive %v: %d new and %d reused connections for %d requests, want %d and %d", keep, fresh, reused, n, want[0], want[1])
+		}
+	}
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
