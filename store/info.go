@@ -59,7 +59,8 @@ type encInfo struct {
 	// sealed MAC state over Committed bytes; layout2 when the oldest
 	// segments may be in pages (segments.go), the tail is in fragments
 	// (fragments.go) and the sealed MAC state covers the tail too
-	// (macCovers). A finished .info is always v1.
+	// (macCovers; v2 has no MAC state, its TagState covers Committed). A
+	// finished .info has no Layout: every segment inline, no tail.
 	Layout int `json:",omitempty"`
 	// Pages counts the segment pages <key>.segs.0 … .segs.<Pages-1>;
 	// Paged counts the segments they hold, which come before Segments.
