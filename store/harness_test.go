@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -268,4 +269,24 @@ func fragmentFiles(t *testing.T, dir, id string) []string {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// declareLength sends the data-less PATCH at off that declares a deferred
+// length of off bytes and returns its status.
+func declareLength(t *testing.T, ts *testServer, u string, off int64) int {
+	t.Helper()
+	req, err := ts.Client.NewRequest(context.Background(), http.MethodPatch, u, http.NoBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 0
+	req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
+	req.Header.Set("Upload-Offset", fmt.Sprint(off))
+	req.Header.Set("Upload-Length", fmt.Sprint(off))
+	resp, err := ts.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"testing"
 
 	"github.com/tusvault/tusvault/internal/tusclient"
@@ -39,20 +38,8 @@ func TestRequestSendsLastPartOfDeclaredLength(t *testing.T) {
 				}
 				return nil
 			})
-			req, err := ts.Client.NewRequest(ctx, http.MethodPatch, u, http.NoBody)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
-			req.Header.Set("Upload-Offset", strconv.Itoa(len(data)))
-			req.Header.Set("Upload-Length", strconv.Itoa(len(data)))
-			resp, err := ts.Client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusInternalServerError {
-				t.Fatalf("declaring PATCH with the final part failing: status %d, want 500", resp.StatusCode)
+			if status := declareLength(t, ts, u, int64(len(data))); status != http.StatusInternalServerError {
+				t.Fatalf("declaring PATCH with the final part failing: status %d, want 500", status)
 			}
 			ts.Backend.setFailPart(nil)
 			if off, length, err := ts.Client.Head(ctx, u); err != nil || off != int64(len(data)) || length != int64(len(data)) {

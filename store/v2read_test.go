@@ -155,21 +155,8 @@ func TestFormatV2OnS3(t *testing.T) {
 	if _, err := ts.Client.Patch(ctx, d, 0, bytes.NewReader(part), int64(len(part))); err != nil {
 		t.Fatal(err)
 	}
-	req, err := ts.Client.NewRequest(ctx, http.MethodPatch, d, http.NoBody)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.ContentLength = 0
-	req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
-	req.Header.Set("Upload-Offset", fmt.Sprint(len(part)))
-	req.Header.Set("Upload-Length", fmt.Sprint(len(part)))
-	resp, err := ts.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("the PATCH declaring the length: status %d", resp.StatusCode)
+	if status := declareLength(t, ts, d, int64(len(part))); status != http.StatusNoContent {
+		t.Fatalf("the PATCH declaring the length: status %d", status)
 	}
 	ts.mustEqual(t, d, part)
 	status, body, _, err := ts.Client.Get(ctx, d, fmt.Sprintf("bytes=%d-", len(part)-10))

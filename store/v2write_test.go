@@ -55,18 +55,7 @@ func storedV2(t *testing.T, ts *testServer, id string) (ct, tags []byte, c *cryp
 		ct = append(ct, read(filepath.Join(ts.Dir, id+".part."+f.Name), 0)...)
 	}
 	tags = append(tags, e.TailTags...)
-	kek, err := ts.Keyring.KEK(e.Kid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dek, err := crypt.UnwrapDEKV2(kek, e.WrappedDEK, id, e.Kid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := crypt.DeriveSubkeysV2(dek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := v2Keys(t, ts, id, e.Kid, e.WrappedDEK)
 	if c, err = crypt.NewChunkCipher(keys.Chunk, id, e.Segments); err != nil {
 		t.Fatal(err)
 	}
@@ -142,18 +131,7 @@ func finishedV2(t *testing.T, ts *testServer, id string) []byte {
 	if e.Tag == nil || e.TagState != nil || e.TailTags != nil || e.MacState != nil || info.MultipartID != "" {
 		t.Fatalf("finished .info: %s", raw)
 	}
-	kek, err := ts.Keyring.KEK(e.Kid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dek, err := crypt.UnwrapDEKV2(kek, e.WrappedDEK, id, e.Kid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := crypt.DeriveSubkeysV2(dek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := v2Keys(t, ts, id, e.Kid, e.WrappedDEK)
 	if err := crypt.CheckObjectTag(keys.Tag, id, e.PartSize, info.Size, e.TagsSHA256, e.Tag); err != nil {
 		t.Fatalf("object tag: %v", err)
 	}
@@ -229,21 +207,8 @@ func TestFormatV2DeferredLength(t *testing.T) {
 		if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(data), int64(len(data))); err != nil {
 			t.Fatal(err)
 		}
-		req, err := ts.Client.NewRequest(ctx, http.MethodPatch, u, http.NoBody)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.ContentLength = 0
-		req.Header.Set("Content-Type", tusclient.ContentTypeOffset)
-		req.Header.Set("Upload-Offset", fmt.Sprint(len(data)))
-		req.Header.Set("Upload-Length", fmt.Sprint(len(data)))
-		resp, err := ts.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			t.Fatalf("%d bytes: the PATCH declaring the length: status %d", n, resp.StatusCode)
+		if status := declareLength(t, ts, u, int64(len(data))); status != http.StatusNoContent {
+			t.Fatalf("%d bytes: the PATCH declaring the length: status %d", n, status)
 		}
 		if got := finishedV2(t, ts, tusclient.UploadID(u)); !bytes.Equal(got, data) {
 			t.Fatalf("%d bytes: read back %d bytes that differ", n, len(got))
@@ -295,4 +260,23 @@ func TestFormatV2AlteredInterimTag(t *testing.T) {
 	if off, _, err := ts.Client.Head(ctx, u); err != nil || off != 100000 {
 		t.Fatalf("after the refused PATCH: offset %d, %v", off, err)
 	}
+}
+
+// v2Keys unwraps a v2 upload's DEK with ts's keyring and derives its
+// subkeys, as a reader of docs/FORMAT.md would.
+func v2Keys(t *testing.T, ts *testServer, id, kid string, wrapped []byte) crypt.SubkeysV2 {
+	t.Helper()
+	kek, err := ts.Keyring.KEK(kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dek, err := crypt.UnwrapDEKV2(kek, wrapped, id, kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := crypt.DeriveSubkeysV2(dek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
