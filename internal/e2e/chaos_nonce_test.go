@@ -12,7 +12,7 @@ import (
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
-// The nonce checker of format v2 (docs/FORMAT-v2.md, section 6.4). Every
+// The nonce checker of format v2 (docs/FORMAT.md, section 9.4). Every
 // server of a chaos test logs each chunk it is about to seal
 // (TUSVAULT_SEAL_LOG, written by crypt.ChunkCipher.SealChunk in failpoint
 // builds): the upload, the IV of the sealing segment (whose key is

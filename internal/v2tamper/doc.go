@@ -1,6 +1,6 @@
 // Package v2tamper alters the stored objects of a finished format v2
-// upload the way a storage provider could (docs/FORMAT-v2.md, section
-// 12): a flipped bit in the data object, a tag object or .info, chunks
+// upload the way a storage provider could (docs/FORMAT.md, section
+// 14): a flipped bit in the data object, a tag object or .info, chunks
 // swapped or copied from another upload, objects cut short or missing.
 // Each Case says which chunks no longer verify, so that the tests of the
 // store (whole and ranged GETs, Decrypt) and of `tusvault decrypt` check
