@@ -278,4 +278,3 @@ func flipFragment(t *testing.T, ts *testServer, id string, n int, off int64) (un
 	flip()
 	return flip
 }
-
