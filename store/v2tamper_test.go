@@ -59,19 +59,7 @@ func checkTampering(t *testing.T, ts *testServer, dir string) {
 	u := ts.upload(t, data, v2TamperPieces...)
 	o := ts.upload(t, randomBytes(72, len(data)), v2TamperPieces...)
 	id := tusclient.UploadID(u)
-	up, err := v2tamper.Load(dir, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := v2tamper.Load(dir, tusclient.UploadID(o))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := v2tamper.Cases(up, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := up.Snapshot()
+	up, cases, snap, err := v2tamper.Prepare(dir, id, tusclient.UploadID(o))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tusvault/tusvault/internal/tusclient"
+	"github.com/tusvault/tusvault/internal/v2tamper"
 	"github.com/tusvault/tusvault/store"
 	"github.com/tusvault/tusvault/store/crypt"
 )
@@ -231,27 +232,9 @@ func TestFormatV2AlteredInterimTag(t *testing.T) {
 	if _, err := ts.Client.Patch(ctx, u, 0, bytes.NewReader(data[:100000]), 100000); err != nil {
 		t.Fatal(err)
 	}
+	// A bit of the interim tag, the last byte of TailTags.
 	path := filepath.Join(ts.Dir, tusclient.UploadID(u)+".info")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	enc := doc["Enc"].(map[string]any)
-	tags := []byte(enc["TailTags"].(string))
-	tags[len(tags)-3] ^= 'A' ^ 'B' // a base64 digit of the interim tag
-	if tags[len(tags)-3] != 'A' && tags[len(tags)-3] != 'B' {
-		tags[len(tags)-3] = 'A'
-	}
-	enc["TailTags"] = string(tags)
-	altered, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, altered, 0o600); err != nil {
+	if err := v2tamper.EditInfo(path, func(_, enc map[string]any) error { return v2tamper.FlipBase64(enc, "TailTags", -1) }); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.Client.Patch(ctx, u, 100000, bytes.NewReader(data[100000:]), 100000); tusclient.Status(err) != http.StatusInternalServerError {

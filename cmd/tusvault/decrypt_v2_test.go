@@ -72,19 +72,7 @@ func TestDecryptV2Tampered(t *testing.T) {
 	pieces := []int{100000, 3 << 20, 3<<20 + 12345, 1}
 	storeInPieces(t, sf, testID, data, pieces...)
 	storeInPieces(t, sf, otherID, backendtest.RandomBytes(2, len(data)), pieces...)
-	up, err := v2tamper.Load(dir, testID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := v2tamper.Load(dir, otherID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases, err := v2tamper.Cases(up, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := up.Snapshot()
+	up, cases, snap, err := v2tamper.Prepare(dir, testID, otherID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -373,3 +373,25 @@ func copyChunk(from, to *Upload, i int64) error {
 	}
 	return writeChunk(to, i, ct, tag)
 }
+
+// Prepare loads upload id and otherID of dir, the cases of Cases over
+// them and a snapshot of id's files to restore after each case.
+func Prepare(dir, id, otherID string) (*Upload, []Case, Snapshot, error) {
+	up, err := Load(dir, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	other, err := Load(dir, otherID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cases, err := Cases(up, other)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	snap, err := up.Snapshot()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return up, cases, snap, nil
+}
