@@ -22,7 +22,7 @@ JSCLIENT := internal/jsclient
 WEB := web
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run build test vet bench fuzz rss tools bench-tools bench-s3 bench-traffic dashboard web screenshots chaos soak
+.PHONY: python-cryptography run build test vet bench fuzz rss tools bench-tools bench-s3 bench-traffic dashboard web screenshots chaos soak
 
 run:
 	$(GO) run ./cmd/tusvault
@@ -106,6 +106,16 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 
 # Debian's Chromium, for internal/browser (playwright-core starts it; no
 # browser download, which the closed network would refuse).
+# Python 3 with the cryptography package, for the reference decryptor of
+# docs/FORMAT.md, which store/crypt's doc tests run on the known-answer
+# vectors (make test requires it: TUSVAULT_PYTHON_REQUIRED).
+python-cryptography:
+	@python3 -c 'import cryptography' 2>/dev/null || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "python3-cryptography is missing: install it with 'sudo apt-get install -y python3-cryptography', then run make test again"; exit 1; fi; \
+	  ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-cryptography || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-cryptography; }; }
+
 $(CHROMIUM):
 	@if [ "$$(id -u)" != 0 ]; then echo "chromium is missing: install it with 'sudo apt-get install -y chromium', then run make test again"; exit 1; fi
 	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update
@@ -115,8 +125,8 @@ $(CHROMIUM):
 # ./web/... rebuilds the page from web/ into a temp dir and compares it
 # with the committed web/dist; ./internal/... includes internal/browser
 # (about two minutes: Chromium against the binary on disk and on S3).
-test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json $(CHROMIUM)
-	$(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
+test: vet tools $(PROMETHEUS) $(REDIS_SERVER) $(JSCLIENT)/node_modules/.package-lock.json $(WEB)/node_modules/.package-lock.json $(CHROMIUM) python-cryptography
+	TUSVAULT_PYTHON_REQUIRED=1 $(GO) test -count=1 -race ./store/... ./hooks/... ./web/... ./cmd/... ./deploy/...
 	$(GO) test -count=1 ./internal/...
 	$(GO) test -count=1 -tags failpoint ./internal/failpoint
 
