@@ -126,3 +126,11 @@ func ForgeHistory(ctx context.Context, s *Store, id string, n int) error {
 		next.Enc.Segments, next.Enc.Committed = segs, next.Enc.PartSize
 	})
 }
+
+// HoldSpools counts a writing request in s's spool pool until the
+// returned func is called, so that the pool keeps the files of finished
+// parts for reuse as it does while other requests write.
+func HoldSpools(s *Store) func() {
+	s.spools.enter()
+	return s.spools.leave
+}

@@ -411,3 +411,27 @@ func TestTailCacheBounds(t *testing.T) {
 	patchAt(t, short, u, data, 1*mib, 5*mib)
 	short.mustEqual(t, u, data)
 }
+
+// A tail kept in a reused spool file, longer than the tail from its
+// earlier part, is found by the next request (the tail cache compared the
+// file's size with the tail's and missed every reused one).
+func TestTailCacheReusedSpoolFile(t *testing.T) {
+	ts := newTestServer(t, 2)
+	defer store.HoldSpools(ts.Store)()
+	ctx := context.Background()
+	data := randomBytes(94, 5*mib+2*mib)
+	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A full part (its spool file kept), then 1 MiB of tail in that file,
+	// then the rest from the cached tail.
+	if err := ts.Client.UploadFrom(ctx, u, data, 0, []int{5 * mib, mib, mib}); err != nil {
+		t.Fatal(err)
+	}
+	ts.mustEqual(t, u, data)
+	st := ts.Store.Stats()
+	if h, m := st.TailCacheHits.Load(), st.TailCacheMisses.Load(); h != 1 || m != 0 {
+		t.Errorf("tail cache: %d hits, %d misses; want 1, 0", h, m)
+	}
+}

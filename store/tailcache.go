@@ -57,7 +57,9 @@ func (c *cachedTail) holds(committed int64, tail []fragment) int {
 			return -1
 		}
 	}
-	if fi, err := c.file.Stat(); err != nil || fi.Size() != c.size {
+	// A file the spool pool reused may be longer than the tail: its
+	// bytes past size are stale and never read. A shorter one was cut.
+	if fi, err := c.file.Stat(); err != nil || fi.Size() < c.size {
 		return -1
 	}
 	return len(c.frags)
