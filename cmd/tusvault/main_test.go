@@ -62,7 +62,7 @@ func TestHelpListsCommandsAndFlags(t *testing.T) {
 		}
 		for _, name := range []string{"keyring", "part-size", "spool-dir", "concurrent-part-uploads", "expire-after",
 			"s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-part-size", "s3-concurrent-part-uploads",
-			"s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums", "redis-url",
+			"s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums", "s3-unsigned-payload", "redis-url",
 			"auth", "auth-secret-file", "auth-secret-encoding", "auth-public-key-file", "auth-issuer", "auth-audience", "auth-resume-grace",
 			"home-max-size", "guest-max-size", "home-prefix", "guest-prefix", "public-prefix"} {
 			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {

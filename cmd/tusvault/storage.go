@@ -35,15 +35,16 @@ import (
 // environment. With a custom endpoint and no region anywhere, the region
 // is us-east-1, which S3-compatible services accept.
 type storageFlags struct {
-	UploadDir      string // -upload-dir, default "./data" (with S3: the default home of the keyring and the spool)
-	Keyring        string // -keyring, default "" = <upload-dir>/keyring.json
-	S3Bucket       string // -s3-bucket, default "" (local disk)
-	S3Endpoint     string // -s3-endpoint, default "" (AWS); a custom endpoint implies path-style addressing
-	S3ObjectPrefix string // -s3-object-prefix, default ""
-	S3DisableSSL   bool   // -s3-disable-ssl, default false
-	S3LogAPICalls  bool   // -s3-log-api-calls, default false
-	S3SDKChecksums bool   // -s3-sdk-checksums, default false (checksums only where required)
-	RedisURL       string // -redis-url, default "" (upload locks in the process, or lock files on disk)
+	UploadDir         string // -upload-dir, default "./data" (with S3: the default home of the keyring and the spool)
+	Keyring           string // -keyring, default "" = <upload-dir>/keyring.json
+	S3Bucket          string // -s3-bucket, default "" (local disk)
+	S3Endpoint        string // -s3-endpoint, default "" (AWS); a custom endpoint implies path-style addressing
+	S3ObjectPrefix    string // -s3-object-prefix, default ""
+	S3DisableSSL      bool   // -s3-disable-ssl, default false
+	S3LogAPICalls     bool   // -s3-log-api-calls, default false
+	S3SDKChecksums    bool   // -s3-sdk-checksums, default false (checksums only where required)
+	S3UnsignedPayload bool   // -s3-unsigned-payload, default false (over plain HTTP, SigV4 signs every body's SHA-256)
+	RedisURL          string // -redis-url, default "" (upload locks in the process, or lock files on disk)
 }
 
 func defaultStorageFlags() storageFlags { return storageFlags{UploadDir: "./data"} }
@@ -70,6 +71,7 @@ func (s *storageFlags) registerS3(fs *flag.FlagSet) {
 	fs.StringVar(&s.S3ObjectPrefix, "s3-object-prefix", s.S3ObjectPrefix, "Prefix of the keys of every object stored in the bucket, such as tusvault/")
 	fs.BoolVar(&s.S3DisableSSL, "s3-disable-ssl", s.S3DisableSSL, "Use plain HTTP for AWS and for an -s3-endpoint given without a scheme")
 	fs.BoolVar(&s.S3LogAPICalls, "s3-log-api-calls", s.S3LogAPICalls, "Log every S3 API call (operation, duration, attempts, outcome; never credentials or contents)")
+	fs.BoolVar(&s.S3UnsignedPayload, "s3-unsigned-payload", s.S3UnsignedPayload, "Over plain HTTP, send bodies as UNSIGNED-PAYLOAD, as over HTTPS: saves hashing every byte, and the object store no longer checks that a body is the one signed, so one altered on the way is found only when read. Only for a link nothing else can write to")
 	fs.BoolVar(&s.S3SDKChecksums, "s3-sdk-checksums", s.S3SDKChecksums, "Let the AWS SDK add and validate its default checksums on every request (for AWS itself). By default it does so only where an operation requires one, since several S3-compatible services reject the SDK's checksum trailers")
 }
 
@@ -95,6 +97,7 @@ func (s *storageFlags) validate() error {
 			{"-s3-disable-ssl", s.S3DisableSSL},
 			{"-s3-log-api-calls", s.S3LogAPICalls},
 			{"-s3-sdk-checksums", s.S3SDKChecksums},
+			{"-s3-unsigned-payload", s.S3UnsignedPayload},
 		} {
 			if f.set {
 				return fmt.Errorf("%s needs -s3-bucket", f.name)
@@ -224,6 +227,8 @@ func (s *storageFlags) s3Config(getenv func(string) string, log *slog.Logger) s3
 		LogAPICalls:  s.S3LogAPICalls,
 		Logger:       log,
 		SDKChecksums: s.S3SDKChecksums,
+
+		UnsignedPayload: s.S3UnsignedPayload,
 	}
 }
 

@@ -19,6 +19,7 @@ func TestStorageFlagDefaults(t *testing.T) {
 		"s3-disable-ssl":             "false",
 		"s3-log-api-calls":           "false",
 		"s3-sdk-checksums":           "false",
+		"s3-unsigned-payload":        "false",
 		"s3-part-size":               "5242880",
 		"s3-concurrent-part-uploads": "4",
 		"expire-after":               "0s",
@@ -36,7 +37,7 @@ func TestStorageFlagDefaults(t *testing.T) {
 	sf := defaultStorageFlags()
 	off := newSubFlagSet("x")
 	sf.register(off)
-	for _, name := range []string{"upload-dir", "keyring", "s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums", "redis-url"} {
+	for _, name := range []string{"upload-dir", "keyring", "s3-bucket", "s3-endpoint", "s3-object-prefix", "s3-disable-ssl", "s3-log-api-calls", "s3-sdk-checksums", "s3-unsigned-payload", "redis-url"} {
 		f, g := fs.Lookup(name), off.Lookup(name)
 		if g == nil {
 			t.Errorf("offline commands lack -%s", name)
@@ -73,12 +74,12 @@ func TestPartFlagAliases(t *testing.T) {
 
 func TestParseStorageFlags(t *testing.T) {
 	c, err := parseConfig([]string{"-s3-bucket", "b", "-s3-endpoint", "http://127.0.0.1:9000", "-s3-object-prefix", "tv/",
-		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-expire-after", "2h", "-upload-dir", "/srv/tv", "-auth=none"}, noEnv)
+		"-s3-disable-ssl", "-s3-log-api-calls", "-s3-sdk-checksums", "-s3-unsigned-payload", "-expire-after", "2h", "-upload-dir", "/srv/tv", "-auth=none"}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := storageFlags{UploadDir: "/srv/tv", S3Bucket: "b", S3Endpoint: "http://127.0.0.1:9000", S3ObjectPrefix: "tv/",
-		S3DisableSSL: true, S3LogAPICalls: true, S3SDKChecksums: true}
+		S3DisableSSL: true, S3LogAPICalls: true, S3SDKChecksums: true, S3UnsignedPayload: true}
 	if c.storageFlags != want || c.ExpireAfter != 2*time.Hour {
 		t.Errorf("got %+v, expire %s", c.storageFlags, c.ExpireAfter)
 	}
@@ -100,6 +101,7 @@ func TestStorageFlagsRejected(t *testing.T) {
 		{[]string{"-s3-object-prefix", "p/"}, "-s3-object-prefix needs -s3-bucket"},
 		{[]string{"-s3-disable-ssl"}, "-s3-disable-ssl needs -s3-bucket"},
 		{[]string{"-s3-sdk-checksums"}, "-s3-sdk-checksums needs -s3-bucket"},
+		{[]string{"-s3-unsigned-payload"}, "-s3-unsigned-payload needs -s3-bucket"},
 		{[]string{"-s3-log-api-calls"}, "-s3-log-api-calls needs -s3-bucket"},
 		{[]string{"-s3-bucket", "a/b"}, "-s3-bucket"},
 		{[]string{"-s3-bucket", "b", "-s3-endpoint", "ftp://host"}, "-s3-endpoint"},
@@ -151,12 +153,12 @@ func TestS3ConfigFromFlags(t *testing.T) {
 		t.Errorf("config %+v", c)
 	}
 	// Default: checksums only where required; credentials from the chain.
-	if c.SDKChecksums || c.Credentials != nil || c.Region != "" {
-		t.Errorf("checksums %v, credentials %v, region %q", c.SDKChecksums, c.Credentials, c.Region)
+	if c.SDKChecksums || c.UnsignedPayload || c.Credentials != nil || c.Region != "" {
+		t.Errorf("checksums %v, unsigned payload %v, credentials %v, region %q", c.SDKChecksums, c.UnsignedPayload, c.Credentials, c.Region)
 	}
-	sf.S3SDKChecksums, sf.S3LogAPICalls = true, true
-	if c := sf.s3Config(env(nil), log); !c.SDKChecksums || !c.LogAPICalls {
-		t.Error("-s3-sdk-checksums or -s3-log-api-calls not passed on")
+	sf.S3SDKChecksums, sf.S3LogAPICalls, sf.S3UnsignedPayload = true, true, true
+	if c := sf.s3Config(env(nil), log); !c.SDKChecksums || !c.LogAPICalls || !c.UnsignedPayload {
+		t.Error("-s3-sdk-checksums, -s3-log-api-calls or -s3-unsigned-payload not passed on")
 	}
 	// The region comes from the environment run is given.
 	for _, tt := range []struct {

@@ -72,7 +72,11 @@
 // and HMAC-SHA256, the SigV4 payload SHA-256, TLS, the system calls by
 // purpose, GC, ...) from
 // the merged profiles. Profiling costs the servers a few per cent: take
-// the other tables from a run without it. The binaries are bin/tusd
+// the other tables from a run without it. TUSVAULT_BENCH_V1_FLAGS='FLAGS'
+// runs the tusvault-v1 side with those flags instead of -upload-format
+// 1, under the same name (a note in the output says so): an option of
+// the same binary against its default, side by side, such as
+// TUSVAULT_BENCH_V1_FLAGS=-s3-unsigned-payload. The binaries are bin/tusd
 // (`make bench-tools`) and bin/tusvault (`make build`) under the
 // repository root, or the paths in TUSVAULT_BENCH_TUSD and
 // TUSVAULT_BENCH_TUSVAULT. A missing binary skips the benchmark with that

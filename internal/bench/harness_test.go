@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,7 @@ const (
 	envChart     = "TUSVAULT_BENCH_CHART"
 	envProfile   = "TUSVAULT_BENCH_PROFILE"
 	envKeepAlive = "TUSVAULT_BENCH_KEEPALIVE"
+	envV1Flags   = "TUSVAULT_BENCH_V1_FLAGS"
 )
 
 // harness is the state shared by the measurements of one run.
@@ -43,7 +45,8 @@ type harness struct {
 // (and tusd from FindBinary).
 func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 	sides := Sides(tb, tusvault)
-	sides = append(sides, FormatV1(sides[1]))
+	flags := strings.Fields(os.Getenv(envV1Flags))
+	sides = append(sides, FormatV1(sides[1], flags...))
 	h := &harness{plan: p, sides: sides, plain: startGateway(tb, false), keyring: NewKeyring(tb)}
 	if dir := os.Getenv(envProfile); dir != "" {
 		h.profile = chartPath(tb, dir) // relative to the repository root
@@ -53,6 +56,9 @@ func newHarness(tb testing.TB, p plan, tusvault string) *harness {
 	}
 	h.res = results{plan: p, started: time.Now().UTC(), load: loadAverage(), keep: os.Getenv(envKeepAlive) != "0",
 		versus: map[string]measurement{}, slow: map[string]slowMeasurement{}, direct: map[string]*directMeasurement{}}
+	if len(flags) > 0 {
+		h.res.notes = append(h.res.notes, fmt.Sprintf("tusvault-v1 is tusvault with %s (%s), not -upload-format 1", strings.Join(flags, " "), envV1Flags))
+	}
 	for _, sd := range h.sides {
 		if sd.Skip != "" {
 			h.res.notes = append(h.res.notes, sd.Name+" skipped: "+sd.Skip)

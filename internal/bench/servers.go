@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,16 +109,21 @@ func Sides(tb testing.TB, tusvault string) []Side {
 
 // FormatV1 returns tv (a tusvault side of Sides) as "tusvault-v1": the
 // same binary with -upload-format 1, so that its new uploads are format
-// v1 (AES-CTR and HMAC-SHA256) instead of the default v2. A binary
-// without the flag (older than format v2) skips it.
-func FormatV1(tv Side) Side {
+// v1 (AES-CTR and HMAC-SHA256) instead of the default v2; or, given
+// flags, with those instead (TUSVAULT_BENCH_V1_FLAGS), to compare an
+// option against the default side by side under the same name. A binary
+// without the first flag (older than format v2) skips it.
+func FormatV1(tv Side, flags ...string) Side {
+	if len(flags) == 0 {
+		flags = []string{"-upload-format", "1"}
+	}
 	v1 := tv
 	v1.Name = tv.Name + "-v1"
 	v1.Args = func(endpoint, keyring, bucket, dir string) []string {
-		return append(tv.Args(endpoint, keyring, bucket, dir), "-upload-format", "1")
+		return append(tv.Args(endpoint, keyring, bucket, dir), flags...)
 	}
-	if v1.Skip == "" && !hasFlag(tv.Bin, "upload-format") {
-		v1.Skip = fmt.Sprintf("%s has no -upload-format flag: it writes format v1 only, measured as tusvault", tv.Bin)
+	if name := strings.TrimLeft(strings.SplitN(flags[0], "=", 2)[0], "-"); v1.Skip == "" && !hasFlag(tv.Bin, name) {
+		v1.Skip = fmt.Sprintf("%s has no -%s flag", tv.Bin, name)
 	}
 	return v1
 }

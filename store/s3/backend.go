@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -109,6 +110,9 @@ func newClient(ctx context.Context, cfg Config) (*s3.Client, string, error) {
 			// Set here, not through LoadDefaultConfig, which rejects a
 			// plain *http.Client when AWS_CA_BUNDLE is set.
 			o.HTTPClient = cfg.HTTPClient
+		}
+		if cfg.UnsignedPayload {
+			o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 		}
 		if cfg.LogAPICalls {
 			o.APIOptions = append(o.APIOptions, logCalls(cfg.Logger))

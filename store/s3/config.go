@@ -45,6 +45,16 @@ type Config struct {
 	// DisableSSL talks plain HTTP to AWS endpoints and to an Endpoint
 	// without a scheme (default false).
 	DisableSSL bool
+	// UnsignedPayload sends every body as UNSIGNED-PAYLOAD over plain
+	// HTTP too, as the SDK does over HTTPS (default false: over plain
+	// HTTP SigV4 signs the SHA-256 of every body, which the store
+	// computes while it spools). It saves that hash, most of the
+	// server's CPU per byte over plain HTTP, and gives up the object
+	// store's check that a body is the one signed: one altered on the
+	// way is stored, and found only when read (every chunk of a format
+	// v2 upload is authenticated; a v1 object on a whole read). For
+	// links nothing else can write to.
+	UnsignedPayload bool
 	// LogAPICalls logs every S3 operation (name, duration, attempts,
 	// outcome) through Logger: debug when it succeeded at once, info when
 	// it needed retries or failed (default false). Credentials, keys'

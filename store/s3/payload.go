@@ -17,10 +17,15 @@ import (
 // the payload's SHA-256, reading the whole body once more to compute it
 // before sending it: the store hashes parts while it spools them instead
 // (store.PayloadHasher), and UploadPart hands that hash to the signer.
+// Config.UnsignedPayload sends UNSIGNED-PAYLOAD over plain HTTP too.
 
 // signsPayloads reports whether requests to the endpoint of cfg (already
-// validated) go over plain HTTP, where SigV4 signs every payload.
+// validated) go over plain HTTP, where SigV4 signs every payload unless
+// cfg.UnsignedPayload.
 func signsPayloads(cfg Config) bool {
+	if cfg.UnsignedPayload {
+		return false
+	}
 	if cfg.Endpoint == "" {
 		return cfg.DisableSSL
 	}

@@ -107,37 +107,62 @@ func TestPresetPayloadHash(t *testing.T) {
 	}
 }
 
-// Over HTTPS the SDK sends UploadPart and PutObject as UNSIGNED-PAYLOAD:
-// nothing to hash, so the backend asks the store for no hash.
-func TestUnsignedPayloadOverTLS(t *testing.T) {
-	srv := s3server.StartWith(t, s3server.Options{TLS: true})
-	ctx := t.Context()
-	rec := &sigHeaders{next: srv.HTTPClient().Transport}
-	cfg := config(srv, srv.Bucket)
-	cfg.HTTPClient = &http.Client{Transport: rec}
-	b := newBackend(t, cfg)
-	if b.HashesPayloads() {
-		t.Error("HashesPayloads() = true over HTTPS")
-	}
-	data := backendtest.RandomBytes(8, backendtest.MinPartSize)
-	id, err := b.CreateMultipart(ctx, "k", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	if _, err := b.UploadPart(ctx, "k", id, 1, newHashedBody(data, sum[:]), int64(len(data))); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Put(ctx, "k.info", bytes.NewReader(data[:10]), 10); err != nil {
-		t.Fatal(err)
-	}
-	for i, h := range rec.got {
-		if h != "UNSIGNED-PAYLOAD" {
-			t.Errorf("PUT %d over HTTPS signed payload %q, want UNSIGNED-PAYLOAD", i+1, h)
-		}
-	}
-	if len(rec.got) != 2 {
-		t.Errorf("%d PUTs seen, want 2", len(rec.got))
+// Over HTTPS the SDK sends UploadPart and PutObject as UNSIGNED-PAYLOAD,
+// and so does plain HTTP with UnsignedPayload: nothing to hash, so the
+// backend asks the store for no hash, reads each body once, and the
+// server stores the bytes.
+func TestUnsignedPayload(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		tls      bool
+		unsigned bool
+	}{
+		{"https", true, false},
+		{"http-unsigned-payload", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := s3server.StartWith(t, s3server.Options{TLS: tt.tls})
+			ctx := t.Context()
+			rec := &sigHeaders{next: srv.HTTPClient().Transport}
+			cfg := config(srv, srv.Bucket)
+			cfg.HTTPClient = &http.Client{Transport: rec}
+			cfg.UnsignedPayload = tt.unsigned
+			b := newBackend(t, cfg)
+			if b.HashesPayloads() {
+				t.Error("HashesPayloads() = true")
+			}
+			data := backendtest.RandomBytes(8, backendtest.MinPartSize)
+			id, err := b.CreateMultipart(ctx, "k", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(data)
+			body := newHashedBody(data, sum[:])
+			part, err := b.UploadPart(ctx, "k", id, 1, body, int64(len(data)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := body.read.Load(); n != int64(len(data)) {
+				t.Errorf("%d bytes read from the body, want %d (sent once, never hashed)", n, len(data))
+			}
+			if err := b.CompleteMultipart(ctx, "k", id, []store.Part{part}); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Put(ctx, "k.info", bytes.NewReader(data[:10]), 10); err != nil {
+				t.Fatal(err)
+			}
+			if got := backendtest.Get(t, b, "k", 0, -1); !bytes.Equal(got, data) {
+				t.Error("object differs from its part")
+			}
+			for i, h := range rec.got {
+				if h != "UNSIGNED-PAYLOAD" {
+					t.Errorf("PUT %d signed payload %q, want UNSIGNED-PAYLOAD", i+1, h)
+				}
+			}
+			if len(rec.got) != 2 {
+				t.Errorf("%d PUTs seen, want 2", len(rec.got))
+			}
+		})
 	}
 }
 
