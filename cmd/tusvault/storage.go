@@ -219,15 +219,14 @@ func (s *storageFlags) s3Config(getenv func(string) string, log *slog.Logger) s3
 		region = getenv("AWS_DEFAULT_REGION")
 	}
 	return s3.Config{
-		Bucket:       s.S3Bucket,
-		ObjectPrefix: s.S3ObjectPrefix,
-		Endpoint:     s.S3Endpoint,
-		Region:       region,
-		DisableSSL:   s.S3DisableSSL,
-		LogAPICalls:  s.S3LogAPICalls,
-		Logger:       log,
-		SDKChecksums: s.S3SDKChecksums,
-
+		Bucket:          s.S3Bucket,
+		ObjectPrefix:    s.S3ObjectPrefix,
+		Endpoint:        s.S3Endpoint,
+		Region:          region,
+		DisableSSL:      s.S3DisableSSL,
+		LogAPICalls:     s.S3LogAPICalls,
+		Logger:          log,
+		SDKChecksums:    s.S3SDKChecksums,
 		UnsignedPayload: s.S3UnsignedPayload,
 	}
 }

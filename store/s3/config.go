@@ -48,8 +48,8 @@ type Config struct {
 	// UnsignedPayload sends every body as UNSIGNED-PAYLOAD over plain
 	// HTTP too, as the SDK does over HTTPS (default false: over plain
 	// HTTP SigV4 signs the SHA-256 of every body, which the store
-	// computes while it spools). It saves that hash, most of the
-	// server's CPU per byte over plain HTTP, and gives up the object
+	// computes while it spools). It saves that hash, about a third of
+	// the server's CPU per byte over plain HTTP, and gives up the object
 	// store's check that a body is the one signed: one altered on the
 	// way is stored, and found only when read (every chunk of a format
 	// v2 upload is authenticated; a v1 object on a whole read). For

@@ -50,6 +50,18 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceUnsignedPayload runs the suite over plain HTTP with
+// UnsignedPayload: every operation the store uses takes the swapped
+// payload middleware.
+func TestConformanceUnsignedPayload(t *testing.T) {
+	srv := s3server.Start(t)
+	backendtest.Run(t, func(t *testing.T) store.Backend {
+		cfg := config(srv, srv.NewBucket(t))
+		cfg.UnsignedPayload = true
+		return newBackend(t, cfg)
+	})
+}
+
 // TestConformancePrefix runs the suite with ObjectPrefix in one shared
 // bucket, a fresh prefix per subtest, so that prefix handling (keys in,
 // keys listed out) is checked by every subtest.
