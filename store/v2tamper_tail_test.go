@@ -31,11 +31,34 @@ import (
 // next request, here the client's retry (see
 // TestDeclaredLengthCompletionFailed). The tail cache is off, so every
 // request reads the fragments back.
-func TestFormatV2TamperedTail(t *testing.T) {
+func TestFormatV2TamperedTail(t *testing.T) { checkTamperedTail(t, tailTamperServer(t, false)) }
+
+// On S3 (versitygw), as on disk.
+func TestFormatV2TamperedTailOnS3(t *testing.T) { checkTamperedTail(t, tailTamperServer(t, true)) }
+
+// tailTamperServer is a test server writing format v2 with the tail
+// cache off, on the disk backend or, onS3, on versitygw; ts.Dir is where
+// the objects are files either way.
+func tailTamperServer(t *testing.T, onS3 bool) *testServer {
+	var b store.Backend
+	var dir string
+	if onS3 {
+		b, dir = s3BackendIn(t)
+	}
 	ts := newTestServerWith(t, 4, func(c *store.Config) {
 		store.SetFormatV2(c)
 		c.TailCacheBytes = -1
+		if b != nil {
+			c.Backend = b
+		}
 	})
+	if onS3 {
+		ts.Dir = dir
+	}
+	return ts
+}
+
+func checkTamperedTail(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	const first, second = 100000, 1000 // two fragments; chunk 1 ends at 35 464 bytes
 	const stored = first + second
@@ -151,12 +174,14 @@ func TestFormatV2TamperedTail(t *testing.T) {
 // still that of the original bytes, so the finished upload refuses that
 // chunk on every read (a clean 500 for a range starting in it), and
 // Decrypt writes nothing. The server never seals altered bytes into a
-// valid tag.
+// valid tag. On the disk backend and on S3 (versitygw).
 func TestFormatV2TamperedTailFullChunk(t *testing.T) {
-	ts := newTestServerWith(t, 4, func(c *store.Config) {
-		store.SetFormatV2(c)
-		c.TailCacheBytes = -1
-	})
+	for _, onS3 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("s3=%v", onS3), func(t *testing.T) { checkTamperedTailFullChunk(t, tailTamperServer(t, onS3)) })
+	}
+}
+
+func checkTamperedTailFullChunk(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	data := randomBytes(81, 6*mib)
 	u, err := ts.Client.Create(ctx, ts.URL, int64(len(data)), nil)
