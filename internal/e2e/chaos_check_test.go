@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -81,8 +82,10 @@ func readSegLog(path string) (map[string][]segRec, error) {
 	return out, err
 }
 
-// eachLine calls f with every line of the log at path and its place
-// (file:line), stopping at the first error; a missing log has no lines.
+// eachLine calls f with the fields of every whole record of the log at
+// path (failpoint.Record: not the empty lines, nor a record a SIGKILL cut
+// short, whose operation never happened) and its place (file:line),
+// stopping at the first error; a missing log has no records.
 func eachLine(path string, f func(line, where string) error) error {
 	file, err := os.Open(path)
 	if os.IsNotExist(err) {
@@ -94,7 +97,11 @@ func eachLine(path string, f func(line, where string) error) error {
 	defer file.Close()
 	sc := bufio.NewScanner(file)
 	for n := 1; sc.Scan(); n++ {
-		if err := f(sc.Text(), fmt.Sprintf("%s:%d", filepath.Base(path), n)); err != nil {
+		fields, ok := failpoint.Record(sc.Text())
+		if !ok {
+			continue
+		}
+		if err := f(fields, fmt.Sprintf("%s:%d", filepath.Base(path), n)); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tusvault/tusvault/internal/failpoint"
 	"github.com/tusvault/tusvault/store/crypt"
 )
 
@@ -233,9 +234,13 @@ func TestChaosNonceCheckerCatches(t *testing.T) {
 			t.Errorf("%s: got %v, want findings %v naming l:9", tc.name, bad, tc.want)
 		}
 	}
-	// A reuse across two processes' lines of one log reads back as one.
+	// A reuse across two processes' records of one log reads back as one,
+	// past a third process's record that a SIGKILL cut short (a torn
+	// record announced a seal that never happened).
 	log := filepath.Join(t.TempDir(), "seals.log")
-	lines := fmt.Sprintf("u %x 0 100 0 %s %s\nu %x 0 100 0 %s %s\n", ivA, digest(1), digest(2), ivA, digest(1), digest(8))
+	end := failpoint.RecordEnd
+	lines := fmt.Sprintf("\nu %x 0 100 0 %s %s%s\nu %x 0 100 0 %s\nu %x 0 100 0 %s %s%s",
+		ivA, digest(1), digest(2), end, ivA, digest(3)[:9], ivA, digest(1), digest(8), end)
 	if err := os.WriteFile(log, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +248,7 @@ func TestChaosNonceCheckerCatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bad := auditSeals(read, segs); len(bad) != 1 || !strings.HasPrefix(bad[0], "(g)") || !strings.Contains(bad[0], "seals.log:2") {
+	if bad := auditSeals(read, segs); len(read["u"]) != 2 || len(bad) != 1 || !strings.HasPrefix(bad[0], "(g)") || !strings.Contains(bad[0], "seals.log:4") {
 		t.Errorf("a reuse read from a log: %v", bad)
 	}
 	for _, line := range []string{"u 01 0 1 0 - " + digest(1), fmt.Sprintf("u %x 0 0 0 - %s", ivA, digest(1)), fmt.Sprintf("u %x 0 1 2 - %s", ivA, digest(1))} {

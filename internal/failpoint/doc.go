@@ -23,18 +23,20 @@
 //	    process, then SIGKILLs it). Other stages, and the other hits of
 //	    this one, pass.
 //	TUSVAULT_SEGMENT_LOG=<file>
-//	    Append one line "<upload id> <Off> <IV in hex>" for every segment
+//	    Append one record "<upload id> <Off> <IV in hex>" for every segment
 //	    the store is about to persist, before its .info is written and so
-//	    before a byte is encrypted under it. Lines are single appends, so
-//	    several processes may share the file, and a SIGKILL loses none
-//	    that was written.
+//	    before a byte is encrypted under it. Records are single appends,
+//	    each on a line of its own and closed by RecordEnd, so several
+//	    processes may share the file, and a record a SIGKILL cut short is
+//	    told from a whole one (records.go).
 //	TUSVAULT_SEAL_LOG=<file>
 //	    Append one line for every chunk of a format v2 upload about to be
 //	    sealed (data, interim and final tags, re-seals as final): the
 //	    upload id, the sealing segment's IV, the chunk index, its length
 //	    and final flag (the nonce's inputs), and SHA-256 digests of the
 //	    plaintext piece and of the message (piece and AAD), in the same
-//	    way as the segment log. ChunkSealed gives the format. The stage
+//	    way as the segment log, and framed as its records. ChunkSealed
+//	    gives the format. The stage
 //	    "chunk-sealed" is hit after each line.
 //
 // A stage hit through Reader counts one hit each time a pass over the body

@@ -83,8 +83,8 @@ func init() {
 }
 
 // appendLog is a log file named by an environment variable, appended to
-// one line at a time: several processes may share it, and a SIGKILL loses
-// no line that was written. A failing log stops the process: a test must
+// one record at a time (frame, Record): several processes may share it,
+// and a SIGKILL loses no record that was written whole. A failing log stops the process: a test must
 // not check an incomplete one.
 type appendLog struct {
 	env string
@@ -105,10 +105,10 @@ func (l *appendLog) open() {
 	l.f = f
 }
 
-func (l *appendLog) write(line string) {
+func (l *appendLog) write(fields string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.f.WriteString(line); err != nil {
+	if _, err := l.f.WriteString(frame(fields)); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", l.env, err)
 		os.Exit(2)
 	}
@@ -172,7 +172,7 @@ func Segment(id string, off int64, iv []byte) {
 	if segLog.f == nil {
 		return
 	}
-	segLog.write(id + " " + strconv.FormatInt(off, 10) + " " + hex.EncodeToString(iv) + "\n")
+	segLog.write(id + " " + strconv.FormatInt(off, 10) + " " + hex.EncodeToString(iv))
 }
 
 // ChunkSealed records, in the seal log if any, that upload id is about to
@@ -195,7 +195,8 @@ func ChunkSealed(id string, iv []byte, chunk int64, end int, final bool, plainte
 	Hit("chunk-sealed")
 }
 
-// sealLine is the seal log's line for ChunkSealed's arguments.
+// sealLine is the fields of the seal log's record for ChunkSealed's
+// arguments.
 func sealLine(id string, iv []byte, chunk int64, end int, final bool, plaintext, aad []byte) string {
 	pt := "-"
 	if len(plaintext) > 0 {
@@ -211,5 +212,5 @@ func sealLine(id string, iv []byte, chunk int64, end int, final bool, plaintext,
 		fin = "1"
 	}
 	return id + " " + hex.EncodeToString(iv) + " " + strconv.FormatInt(chunk, 10) + " " +
-		strconv.Itoa(end) + " " + fin + " " + pt + " " + hex.EncodeToString(h.Sum(nil)) + "\n"
+		strconv.Itoa(end) + " " + fin + " " + pt + " " + hex.EncodeToString(h.Sum(nil))
 }
