@@ -26,7 +26,10 @@
 //     between the last offset it confirmed and the bytes sent, and the
 //     client resumes from it. The cut request can still reach the server
 //     after that HEAD (it was in flight), so one 409 per broken request
-//     is answered by another HEAD; any other 409 fails;
+//     is answered by another HEAD, and so is one 400
+//     ERR_UPLOAD_INTERRUPTED (the late request reached the server during
+//     the next PATCH and took its lock, which tusd gives it by stopping
+//     the holder); any other 409 or 400 fails;
 //   - checks every offset a PATCH answers and, once done, that HEAD
 //     reports the upload complete;
 //   - terminates it (DELETE) when the plan says so, and checks that HEAD

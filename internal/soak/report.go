@@ -106,6 +106,7 @@ func (r *Result) Table(p Plan, m Meta) string {
 	row("interruptions (connection closed mid-PATCH)", "%s, in %s files", thousands(r.Cuts), thousands(t.Interrupted))
 	row("resumes (HEAD, then PATCH from the server's offset)", "%s", thousands(r.Resumes))
 	row("409s after a cut (the cut request reached the server after the HEAD), then HEAD and resume", "%d", r.Conflicts)
+	row("400 ERR_UPLOAD_INTERRUPTED after a cut (the cut request reached the server during the next PATCH and took its lock), then HEAD and resume", "%d", r.Interrupted)
 	row("retries (transport error, 503, 423)", "%d", r.Retries)
 	row("terminations (DELETE, then HEAD and GET are 404)", "%d (%d mid-way, %d once complete)", r.Terminated, t.TerminatedMid, t.TerminatedDone)
 	row("verified byte-exact by a decrypted GET", "%s, then %d kept files again at the end", thousands(r.Verified), r.Reverified)

@@ -86,19 +86,20 @@ type Result struct {
 	Clients int
 	Totals  Totals // the plan's
 
-	Done       int   // files the clients finished without a failure
-	Bytes      int64 // file bytes stored: the sizes of the files sent, a file terminated mid-way up to where it was
-	Sent       int64 // bytes of PATCH bodies, those sent again after a cut or a retry included
-	Patches    int
-	Cuts       int
-	Resumes    int
-	Retries    int
-	Conflicts  int
-	Terminated int
-	Verified   int // files downloaded byte-exact once complete
-	Reverified int // kept files downloaded byte-exact again at the end
-	Deleted    int // files deleted once verified (and gone)
-	Failures   []Failure
+	Done        int   // files the clients finished without a failure
+	Bytes       int64 // file bytes stored: the sizes of the files sent, a file terminated mid-way up to where it was
+	Sent        int64 // bytes of PATCH bodies, those sent again after a cut or a retry included
+	Patches     int
+	Cuts        int
+	Resumes     int
+	Retries     int
+	Conflicts   int
+	Interrupted int
+	Terminated  int
+	Verified    int // files downloaded byte-exact once complete
+	Reverified  int // kept files downloaded byte-exact again at the end
+	Deleted     int // files deleted once verified (and gone)
+	Failures    []Failure
 	// RetryErrors are the causes of the first retries (up to 20).
 	RetryErrors []string
 
@@ -134,6 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Resumes += o.Resumes
 		res.Retries += o.Retries
 		res.Conflicts += o.Conflicts
+		res.Interrupted += o.Interrupted
 		for _, e := range o.RetryErrors {
 			if len(res.RetryErrors) < 20 {
 				res.RetryErrors = append(res.RetryErrors, fmt.Sprintf("file %d: %s", f.Index, e))

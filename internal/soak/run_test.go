@@ -220,11 +220,31 @@ func TestRunFaults(t *testing.T) {
 			plain = append(plain, f)
 		}
 	}
-	if len(plain) < 5 || guest < 0 {
+	if len(plain) < 6 || guest < 0 {
 		t.Fatalf("seed 8 has %d plain files (guest %d)", len(plain), guest)
 	}
 	plain[0], plain[guest] = plain[guest], plain[0]
 	fail500, busy, lose, short, flip := plain[0].Name, plain[1].Name, plain[2].Name, plain[3].Name, plain[4].Name
+	// A plain file's PATCH interrupted (400 ERR_UPLOAD_INTERRUPTED) with
+	// no request of its own broken before: a failure. A cut file's
+	// second PATCH, the one after its first cut, interrupted: the late
+	// cut request's doing, resumed.
+	stray := plain[5].Name
+	var cut string
+	for i := range p.Files {
+		if f := &p.Files[i]; len(f.Cuts) > 0 && f.Term == NotTerminated && !f.Whole {
+			cut = f.Name
+			break
+		}
+	}
+	if cut == "" {
+		t.Fatal("seed 8 has no cut file sent in several PATCHes")
+	}
+	var cutPatches atomic.Int64
+	interrupt := func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "ERR_UPLOAD_INTERRUPTED: upload has been interrupted by another request for this upload resource", http.StatusBadRequest)
+	}
 
 	fs := newFakeServer(t)
 	var mu sync.Mutex
@@ -240,6 +260,10 @@ func TestRunFaults(t *testing.T) {
 	}
 	fs.fault = func(w http.ResponseWriter, r *http.Request) bool {
 		name := fs.name(r)
+		if r.Method == http.MethodPatch && (name == stray && once(name) || name == cut && cutPatches.Add(1) == 2) {
+			interrupt(w, r)
+			return true
+		}
 		if r.Method == http.MethodPatch && (name == fail500 || name == busy || name == lose) && once(name) {
 			io.Copy(io.Discard, r.Body) // the body arrives whole (the file is not cut)
 			switch name {
@@ -270,7 +294,10 @@ func TestRunFaults(t *testing.T) {
 	if retries := fmt.Sprint(res.RetryErrors); res.Retries != 2 || !strings.Contains(retries, "503") || !strings.Contains(retries, "after 100 of") {
 		t.Errorf("%d retries (%v), want the 503 and the short download", res.Retries, res.RetryErrors)
 	}
-	want := map[string]string{fail500: "status 500", lose: "server reports offset", flip: "SHA-256 differs"}
+	if res.Interrupted != 1 {
+		t.Errorf("%d interrupted PATCHes resumed, want 1 (the cut file's)", res.Interrupted)
+	}
+	want := map[string]string{fail500: "status 500", lose: "server reports offset", flip: "SHA-256 differs", stray: "ERR_UPLOAD_INTERRUPTED"}
 	if len(res.Failures) != len(want) || !res.Failed() || res.Done != len(p.Files)-len(want) {
 		t.Fatalf("failures %+v, want %d; %d done", res.Failures, len(want), res.Done)
 	}

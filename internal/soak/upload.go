@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tusvault/tusvault/internal/tusclient"
@@ -58,7 +59,11 @@ type Outcome struct {
 	// error: the request that broke reached the server after the HEAD
 	// that followed it, and stored more. The client asks again (HEAD) and
 	// resumes; a 409 with no request that broke before it is a failure.
-	Conflicts   int
+	Conflicts int
+	// Interrupted counts the PATCHes that a request which broke before
+	// them interrupted (400 ERR_UPLOAD_INTERRUPTED), each then resumed;
+	// one with no request that broke before it is a failure.
+	Interrupted int
 	RetryErrors []string
 	Verified    bool // downloaded byte-exact
 	Terminated  bool // deleted before download, and gone
@@ -183,6 +188,16 @@ func (c *client) upload(ctx context.Context, f *File) (*Outcome, error) {
 			o.Conflicts++
 			late--
 			if err := resume("a 409"); err != nil {
+				return o, err
+			}
+		case interrupted(err) && late > 0:
+			// A request that broke reached the server during this PATCH
+			// and asked for its lock: tusd stops the holder, keeping what
+			// it received, and answers it 400 (the late one then meets a
+			// 409 that nobody reads). Ask again.
+			o.Interrupted++
+			late--
+			if err := resume("an interrupted PATCH"); err != nil {
 				return o, err
 			}
 		case err != nil:
@@ -475,4 +490,11 @@ func (ph *prefixHash) write(off int64, p []byte) error {
 		ph.next = off + int64(len(p))
 	}
 	return nil
+}
+
+// interrupted reports whether err is tusd's answer to a PATCH whose lock
+// another request for the upload took: 400 ERR_UPLOAD_INTERRUPTED.
+func interrupted(err error) bool {
+	var se *tusclient.StatusError
+	return errors.As(err, &se) && se.Status == http.StatusBadRequest && strings.Contains(se.Body, "ERR_UPLOAD_INTERRUPTED")
 }
