@@ -83,12 +83,15 @@ $(BIN)/tusd:
 # node_modules is missing or older than the lock file. Node and npm are
 # Debian's when missing (nodejs 18 on bookworm; tus-js-client needs 18 or
 # later), as root; otherwise it says so and stops.
-NEED_NODE = if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "node/npm are missing: install them with 'sudo apt-get install -y nodejs npm', then run make test again"; exit 1; fi; \
+NEED_NODE = if ! command -v node >/dev/null || ! command -v npm >/dev/null; then $(call APT_INSTALL,node/npm,nodejs npm); fi
+
+# $(call APT_INSTALL,WHAT,PACKAGES) installs Debian's PACKAGES as root
+# (apt-get update first when the package lists are missing, and once
+# more if the install fails); otherwise it says how and stops.
+APT_INSTALL = if [ "$$(id -u)" != 0 ]; then echo "$(1) missing: install it with 'sudo apt-get install -y $(2)', then run make test again"; exit 1; fi; \
 	  ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm || \
-	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }; \
-	fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2) || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(2); }
 
 $(JSCLIENT)/node_modules/.package-lock.json: $(JSCLIENT)/package-lock.json
 	@$(NEED_NODE)
@@ -104,23 +107,16 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
 	npm ci --prefix $(WEB)
 	@touch $@
 
-# Debian's Chromium, for internal/browser (playwright-core starts it; no
-# browser download, which the closed network would refuse).
 # Python 3 with the cryptography package, for the reference decryptor of
 # docs/FORMAT.md, which store/crypt's doc tests run on the known-answer
 # vectors (make test requires it: TUSVAULT_PYTHON_REQUIRED).
 python-cryptography:
-	@python3 -c 'import cryptography' 2>/dev/null || { \
-	  if [ "$$(id -u)" != 0 ]; then echo "python3-cryptography is missing: install it with 'sudo apt-get install -y python3-cryptography', then run make test again"; exit 1; fi; \
-	  ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update; \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-cryptography || \
-	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-cryptography; }; }
+	@python3 -c 'import cryptography' 2>/dev/null || { $(call APT_INSTALL,python3-cryptography,python3 python3-cryptography); }
 
+# Debian's Chromium, for internal/browser (playwright-core starts it; no
+# browser download, which the closed network would refuse).
 $(CHROMIUM):
-	@if [ "$$(id -u)" != 0 ]; then echo "chromium is missing: install it with 'sudo apt-get install -y chromium', then run make test again"; exit 1; fi
-	@ls /var/lib/apt/lists/*_Packages >/dev/null 2>&1 || apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
-	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	@$(call APT_INSTALL,chromium,chromium)
 
 # ./web/... rebuilds the page from web/ into a temp dir and compares it
 # with the committed web/dist; ./internal/... includes internal/browser

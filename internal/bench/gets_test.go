@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/tusvault/tusvault/internal/loadgen"
@@ -170,12 +171,7 @@ func (r *results) getTable(sb *strings.Builder, tls bool) {
 		sb.WriteString(" " + sizeString(l))
 	}
 	sb.WriteString(", one at a time, each starting and ending inside a 64 KiB chunk:\n")
-	tw := table(sb)
-	fmt.Fprint(tw, "uploads\tserver\twhole MB/s\tCPU s/GiB\t")
-	for _, l := range rangeLengths {
-		fmt.Fprintf(tw, "%s: MB/s\tGET/s\tCPU ms/GET\t", sizeString(l))
-	}
-	fmt.Fprintln(tw)
+	tw := getHeader(sb, "uploads\tserver\twhole MB/s\tCPU s/GiB\t", "%s: MB/s\tGET/s\tCPU ms/GET\t")
 	for _, n := range p.uploads {
 		for _, name := range servers {
 			m, ok := r.versus[caseName(name, n, tls)]
@@ -192,12 +188,7 @@ func (r *results) getTable(sb *strings.Builder, tls bool) {
 	}
 	tw.Flush()
 	sb.WriteString("Ratios of the GETs (MB/s: higher is faster; CPU: lower is cheaper):\n")
-	tw = table(sb)
-	fmt.Fprint(tw, "uploads\tratio\twhole MB/s\tCPU\t")
-	for _, l := range rangeLengths {
-		fmt.Fprintf(tw, "%s: MB/s\tCPU\t", sizeString(l))
-	}
-	fmt.Fprintln(tw)
+	tw = getHeader(sb, "uploads\tratio\twhole MB/s\tCPU\t", "%s: MB/s\tCPU\t")
 	for _, n := range p.uploads {
 		for _, pr := range pairs {
 			a, ok1 := r.versus[caseName(pr[0], n, tls)]
@@ -215,6 +206,19 @@ func (r *results) getTable(sb *strings.Builder, tls bool) {
 		}
 	}
 	tw.Flush()
+}
+
+// getHeader starts a table of the GETs with its header: the columns of
+// lead, then those of each (a format of the range's length) per range
+// length.
+func getHeader(sb *strings.Builder, lead, each string) *tabwriter.Writer {
+	tw := table(sb)
+	fmt.Fprint(tw, lead)
+	for _, l := range rangeLengths {
+		fmt.Fprintf(tw, each, sizeString(l))
+	}
+	fmt.Fprintln(tw)
+	return tw
 }
 
 // TestRangeOffsets checks that the ranges stay inside the object, apart,

@@ -84,8 +84,8 @@ func init() {
 
 // appendLog is a log file named by an environment variable, appended to
 // one record at a time (frame, Record): several processes may share it,
-// and a SIGKILL loses no record that was written whole. A failing log stops the process: a test must
-// not check an incomplete one.
+// and a SIGKILL loses no record that was written whole. A failing log
+// stops the process: a test must not check an incomplete one.
 type appendLog struct {
 	env string
 	mu  sync.Mutex

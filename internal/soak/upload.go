@@ -182,22 +182,19 @@ func (c *client) upload(ctx context.Context, f *File) (*Outcome, error) {
 			if err := resume(fmt.Sprintf("a cut at %d", off+cr.at)); err != nil {
 				return o, err
 			}
-		case tusclient.Status(err) == http.StatusConflict && late > 0:
-			// A request that broke reached the server after the HEAD:
-			// ask again.
-			o.Conflicts++
-			late--
-			if err := resume("a 409"); err != nil {
-				return o, err
+		case late > 0 && (tusclient.Status(err) == http.StatusConflict || interrupted(err)):
+			// A request that broke reached the server after the HEAD
+			// (a 409), or during this PATCH, asking for its lock: tusd
+			// stops the holder, keeping what it received, and answers it
+			// 400 (the late one then meets a 409 that nobody reads). Ask
+			// again.
+			if interrupted(err) {
+				o.Interrupted++
+			} else {
+				o.Conflicts++
 			}
-		case interrupted(err) && late > 0:
-			// A request that broke reached the server during this PATCH
-			// and asked for its lock: tusd stops the holder, keeping what
-			// it received, and answers it 400 (the late one then meets a
-			// 409 that nobody reads). Ask again.
-			o.Interrupted++
 			late--
-			if err := resume("an interrupted PATCH"); err != nil {
+			if err := resume(fmt.Sprintf("a %d", tusclient.Status(err))); err != nil {
 				return o, err
 			}
 		case err != nil:
